@@ -1,0 +1,125 @@
+"""Turn a validated config into components joined by channels (no task started yet)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logferry.agent.component import (
+    BuildContext,
+    Health,
+    Output,
+    OutputContext,
+    Source,
+    SourceContext,
+    Transform,
+)
+from logferry.agent.config.graph import split_input
+from logferry.agent.config.model import LoadedConfig
+from logferry.agent.errors import BuildError
+from logferry.agent.telemetry import ComponentMetrics
+from logferry.agent.topology.channel import Channel
+from logferry.agent.topology.fanout import Fanout
+
+TRANSFORM_INBOX_EVENTS = 8192
+
+
+@dataclass
+class BuiltSource:
+    id: str
+    source: Source
+    ctx: SourceContext
+    fanouts: list[Fanout]
+
+
+@dataclass
+class BuiltTransform:
+    id: str
+    transform: Transform
+    inbox: Channel
+    fanouts: dict[str | None, Fanout]
+    metrics: ComponentMetrics
+
+
+@dataclass
+class BuiltOutput:
+    id: str
+    output: Output
+    ctx: OutputContext
+
+
+@dataclass
+class BuiltTopology:
+    config: LoadedConfig
+    shutdown: asyncio.Event
+    sources: list[BuiltSource] = field(default_factory=list)
+    transforms: list[BuiltTransform] = field(default_factory=list)
+    outputs: list[BuiltOutput] = field(default_factory=list)
+
+    def healths(self) -> dict[str, Health]:
+        return {o.id: o.ctx.health for o in self.outputs}
+
+
+def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | None = None) -> BuiltTopology:
+    """Instantiate every component and wire channels; raises ``BuildError`` naming the component."""
+    host = host_name or socket.gethostname()
+    data_dir = Path(cfg.data_dir)
+    shutdown = asyncio.Event()
+    topo = BuiltTopology(cfg, shutdown)
+
+    def build(kind: str, cid: str, conf: object, kind_label: str) -> object:
+        cdir = data_dir / kind / cid
+        try:
+            cdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BuildError(f"{kind}.{cid}: cannot create data directory {cdir}: {exc.strerror}") from exc
+        metrics = ComponentMetrics(cid, kind_label, conf.type)  # type: ignore[attr-defined]
+        bctx = BuildContext(component_id=cid, data_dir=cdir, host_name=host, metrics=metrics, once=once)
+        try:
+            return conf.build(bctx), bctx  # type: ignore[attr-defined]
+        except BuildError as exc:
+            raise BuildError(f"{kind}.{cid}: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise BuildError(f"{kind}.{cid}: {exc}") from exc
+
+    # Inboxes first, so upstream fanouts can point at them.
+    inboxes: dict[str, tuple[Channel, bool]] = {}
+    for tid, tconf in cfg.transforms.items():
+        inboxes[tid] = (Channel(TRANSFORM_INBOX_EVENTS, senders=len(tconf.inputs)), True)
+    for oid, oconf in cfg.outputs.items():
+        buf = oconf.buffer
+        if buf.type != "memory":
+            raise BuildError(f"outputs.{oid}.buffer.type: {buf.type!r} buffers are not built yet; use memory")
+        inboxes[oid] = (Channel(buf.max_events, senders=len(oconf.inputs),
+                                drop_when_full=buf.when_full == "drop_newest"), False)
+
+    fanouts: dict[tuple[str, str | None], Fanout] = {}
+    for sid in cfg.sources:
+        fanouts[(sid, None)] = Fanout()
+    for tid, tconf in cfg.transforms.items():
+        fanouts[(tid, None)] = Fanout()
+        for name in tconf.output_names():
+            fanouts[(tid, name)] = Fanout()
+    for cid, conf in [*cfg.transforms.items(), *cfg.outputs.items()]:
+        channel, mutates = inboxes[cid]
+        for ref in conf.inputs:
+            fanouts[split_input(ref)].add(channel, mutates)
+
+    for sid, sconf in cfg.sources.items():
+        source, bctx = build("sources", sid, sconf, "source")  # type: ignore[misc]
+        ctx = SourceContext(component_id=sid, out=fanouts[(sid, None)], shutdown=shutdown,
+                            data_dir=bctx.data_dir, metrics=bctx.metrics,
+                            acknowledgements=sconf.can_acknowledge(), once=once)
+        topo.sources.append(BuiltSource(sid, source, ctx, [fanouts[(sid, None)]]))
+    for tid, tconf in cfg.transforms.items():
+        transform, bctx = build("transforms", tid, tconf, "transform")  # type: ignore[misc]
+        outs = {name: f for (cid, name), f in fanouts.items() if cid == tid}
+        topo.transforms.append(BuiltTransform(tid, transform, inboxes[tid][0], outs, bctx.metrics))
+    for oid, oconf in cfg.outputs.items():
+        output, bctx = build("outputs", oid, oconf, "output")  # type: ignore[misc]
+        ctx = OutputContext(component_id=oid, inbox=inboxes[oid][0], data_dir=bctx.data_dir,
+                            metrics=bctx.metrics, health=Health())
+        topo.outputs.append(BuiltOutput(oid, output, ctx))
+    return topo
