@@ -81,11 +81,11 @@ class PathTemplate:
 
 def _protect(m: re.Match[str]) -> str:
     # Keep {field} placeholders away from strftime, which would expand % inside them.
-    return "\x00" + m.group(1) + "\x01"
+    return "\x02" + m.group(1) + "\x03"
 
 
 def _unprotect(text: str) -> str:
-    return text.replace("\x00", "{").replace("\x01", "}")
+    return text.replace("\x02", "{").replace("\x03", "}")
 
 
 def _parse_ts(prefix: str) -> time.struct_time:

@@ -10,13 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import Meta, StructMeta
 
 if TYPE_CHECKING:
     from logferry.agent.component import BuildContext, Output, Source, Transform
 
 
-class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class _KwOnlyMeta(StructMeta):
+    """msgspec does not inherit ``kw_only``; without it a required field may not follow an
+    inherited default (``inputs``/``buffer``), so every config subclass gets it here."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("kw_only", True)
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+
+class Strict(msgspec.Struct, metaclass=_KwOnlyMeta, forbid_unknown_fields=True, frozen=True):
     """Base of every config struct."""
 
 
