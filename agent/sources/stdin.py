@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from msgspec import Meta
@@ -40,18 +41,18 @@ class StdinSource(Source):
         self._id_prefix = f"stdin-{os.getpid():x}-{time.time_ns():x}-"
 
     async def run(self, ctx: SourceContext) -> None:
+        read = await self._reader()
         pending = b""
         offset = 0
         while not ctx.shutdown.is_set():
-            read = asyncio.ensure_future(asyncio.to_thread(os.read, self.fd, self.cfg.read_chunk_bytes))
+            reading = asyncio.ensure_future(read(self.cfg.read_chunk_bytes))
             stop = asyncio.ensure_future(ctx.shutdown.wait())
-            done, _ = await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if read not in done:
-                # The blocked read thread ends with the process; stdin has no position to lose.
-                read.cancel()
+            done, _ = await asyncio.wait({reading, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if reading not in done:
+                reading.cancel()
                 break
             stop.cancel()
-            chunk = read.result()
+            chunk = reading.result()
             if not chunk:
                 break
             data = pending + chunk
@@ -65,6 +66,19 @@ class StdinSource(Source):
             offset = await self._emit(ctx, data[: cut + 1], offset)
         if pending:
             await self._emit(ctx, pending + b"\n", offset)
+
+    async def _reader(self) -> Callable[[int], Awaitable[bytes]]:
+        """A pipe or terminal is read through the event loop, so a stop never waits on a blocked
+        thread; a regular file (``< file``), which epoll refuses, is read in a thread."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=2**31)
+        try:
+            pipe = os.fdopen(os.dup(self.fd), "rb", buffering=0)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+        except (ValueError, OSError):
+            fd = self.fd
+            return lambda n: asyncio.to_thread(os.read, fd, n)
+        return reader.read
 
     async def _emit(self, ctx: SourceContext, data: bytes, offset: int) -> int:
         raw_lines = data.split(b"\n")[:-1]

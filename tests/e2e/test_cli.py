@@ -1,0 +1,140 @@
+"""The logferry command as a user runs it: validate, schema, version, run, reload and drain."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.agent_process import REPO, AgentProcess, logferry, wait_for_lines
+
+STDIN_TO_FILE = """\
+data_dir: {data}
+api: {{enabled: false}}
+sources:
+  in: {{type: stdin}}
+outputs:
+  out:
+    type: file
+    inputs: [in]
+    path: {out}
+    encoding: {{codec: text}}
+"""
+
+
+class TestValidate:
+    def test_every_error_with_file_line_column_and_key(self, tmp_path: Path) -> None:
+        """validate prints every mistake of the file as file:line:col: key: message and exits 78."""
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(
+            "data_dir: ./data\n"
+            "sources:\n"
+            "  app: {type: file, include: ['/tmp/x/*.log'], max_line_bytes: -5}\n"
+            "outputs:\n"
+            "  out:\n"
+            "    type: file\n"
+            "    inputs: [app, ghost]\n"
+            "    path: /tmp/out.log\n"
+            "    colour: blue\n"
+        )
+        r = logferry("validate", "--no-health", "-c", str(cfg), cwd=tmp_path)
+        assert r.returncode == 78
+        assert r.stderr.splitlines() == [
+            f"{cfg}:3:69: sources.app.max_line_bytes: expected int > 0",
+            f"{cfg}:7:19: outputs.out.inputs[1]: unknown input \"ghost\"",
+            f"{cfg}:9:5: outputs.out.colour: unknown key",
+        ]
+
+    def test_unset_variable_is_named(self, tmp_path: Path) -> None:
+        """An unset ${VAR} without default is an error naming the variable."""
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text("data_dir: ${LOGFERRY_TEST_UNSET_DIR}\nsources:\n  in: {type: stdin}\n"
+                       "outputs:\n  o: {type: console, inputs: [in]}\n")
+        r = logferry("validate", "--no-health", "-c", str(cfg))
+        assert r.returncode == 78
+        assert "LOGFERRY_TEST_UNSET_DIR" in r.stderr
+        assert r.stderr.startswith(f"{cfg}:1:11:")
+
+    def test_example_config_is_valid(self) -> None:
+        """The shipped config.example.yaml validates."""
+        r = logferry("validate", "--no-health", "-c", str(REPO / "config.example.yaml"), cwd=REPO)
+        assert r.returncode == 0, r.stderr
+
+    def test_config_from_environment(self, tmp_path: Path) -> None:
+        """LOGFERRY_CONFIG names the config when -c is not given."""
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text("sources:\n  in: {type: stdin}\noutputs:\n  o: {type: console, inputs: [in]}\n")
+        r = logferry("validate", "--no-health", env={"LOGFERRY_CONFIG": str(cfg)})
+        assert r.returncode == 0, r.stderr
+
+
+class TestSchemaAndVersion:
+    def test_schema_is_json_schema(self) -> None:
+        """schema prints a JSON Schema document covering sources, transforms and outputs."""
+        r = logferry("schema")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert {"sources", "transforms", "outputs"} <= set(json.dumps(doc).split('"'))
+
+    def test_version(self) -> None:
+        """version prints the package version."""
+        from logferry.agent import __version__
+
+        assert logferry("version").stdout.strip() == f"logferry {__version__}"
+
+
+class TestRun:
+    def test_stdin_to_file_exits_at_end_of_input(self, tmp_path: Path) -> None:
+        """stdin piped into run is written line for line, and the agent exits 0 at end of input."""
+        out = tmp_path / "out.log"
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
+        r = subprocess.run([sys.executable, "-m", "logferry.agent", "run", "-c", str(cfg)], input="a\nb\nc",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert out.read_text() == "a\nb\nc\n"
+
+    def test_sighup_with_broken_config_keeps_old_pipeline(self, tmp_path: Path) -> None:
+        """After SIGHUP with an invalid file the error is logged and the old pipeline still ships lines."""
+        out = tmp_path / "out.log"
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
+        agent = AgentProcess(cfg, stdin=subprocess.PIPE)
+        try:
+            assert agent.proc.stdin is not None
+            agent.wait_for_log("Pipeline started.")
+            agent.proc.stdin.write(b"before\n")
+            agent.proc.stdin.flush()
+            wait_for_lines(out, 1)
+            cfg.write_text("sources: [this is not a mapping\n")
+            agent.signal(signal.SIGHUP)
+            agent.wait_for_log("Reload refused")
+            agent.proc.stdin.write(b"after\n")
+            agent.proc.stdin.flush()
+            assert wait_for_lines(out, 2) == ["before", "after"]
+            agent.proc.stdin.close()
+            assert agent.wait() == 0
+        finally:
+            if agent.proc.poll() is None:
+                agent.kill()
+
+    def test_sigterm_drains(self, tmp_path: Path) -> None:
+        """SIGTERM stops the agent cleanly (exit 0) after writing what it read."""
+        out = tmp_path / "out.log"
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
+        agent = AgentProcess(cfg, stdin=subprocess.PIPE)
+        try:
+            assert agent.proc.stdin is not None
+            agent.wait_for_log("Pipeline started.")
+            agent.proc.stdin.write(b"x\n" * 1000)
+            agent.proc.stdin.flush()
+            wait_for_lines(out, 1000)
+            agent.signal(signal.SIGTERM)
+            assert agent.wait() == 0
+            assert "Stopping: draining the pipeline." in agent.stderr()
+        finally:
+            if agent.proc.poll() is None:
+                agent.kill()
