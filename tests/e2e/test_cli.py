@@ -42,7 +42,7 @@ class TestValidate:
         r = logferry("validate", "--no-health", "-c", str(cfg), cwd=tmp_path)
         assert r.returncode == 78
         assert r.stderr.splitlines() == [
-            f"{cfg}:3:69: sources.app.max_line_bytes: expected int > 0",
+            f"{cfg}:3:64: sources.app.max_line_bytes: expected int >= 1",
             f"{cfg}:7:19: outputs.out.inputs[1]: unknown input \"ghost\"",
             f"{cfg}:9:5: outputs.out.colour: unknown key",
         ]
