@@ -41,7 +41,13 @@ class StdinSource(Source):
         self._id_prefix = f"stdin-{os.getpid():x}-{time.time_ns():x}-"
 
     async def run(self, ctx: SourceContext) -> None:
-        read = await self._reader()
+        read, close = await self._reader()
+        try:
+            await self._read_all(ctx, read)
+        finally:
+            close()
+
+    async def _read_all(self, ctx: SourceContext, read: Callable[[int], Awaitable[bytes]]) -> None:
         pending = b""
         offset = 0
         while not ctx.shutdown.is_set():
@@ -67,18 +73,19 @@ class StdinSource(Source):
         if pending:
             await self._emit(ctx, pending + b"\n", offset)
 
-    async def _reader(self) -> Callable[[int], Awaitable[bytes]]:
+    async def _reader(self) -> tuple[Callable[[int], Awaitable[bytes]], Callable[[], None]]:
         """A pipe or terminal is read through the event loop, so a stop never waits on a blocked
         thread; a regular file (``< file``), which epoll refuses, is read in a thread."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=2**31)
         try:
             pipe = os.fdopen(os.dup(self.fd), "rb", buffering=0)
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+            transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
         except (ValueError, OSError):
             fd = self.fd
-            return lambda n: asyncio.to_thread(os.read, fd, n)
-        return reader.read
+            return (lambda n: asyncio.to_thread(os.read, fd, n)), (lambda: None)
+        # Closing matters on reload: a forgotten transport would keep reading stdin for nobody.
+        return reader.read, transport.close
 
     async def _emit(self, ctx: SourceContext, data: bytes, offset: int) -> int:
         raw_lines = data.split(b"\n")[:-1]

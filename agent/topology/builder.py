@@ -84,7 +84,9 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
         except (OSError, ValueError) as exc:
             raise BuildError(f"{kind}.{cid}: {exc}") from exc
 
-    # Inboxes first, so upstream fanouts can point at them.
+    # Inboxes first, so upstream fanouts can point at them. Output metrics exist before the
+    # output itself so buffer drops are counted against it.
+    output_metrics = {oid: ComponentMetrics(oid, "output", oconf.type) for oid, oconf in cfg.outputs.items()}
     inboxes: dict[str, tuple[Channel, bool]] = {}
     for tid, tconf in cfg.transforms.items():
         inboxes[tid] = (Channel(TRANSFORM_INBOX_EVENTS, senders=len(tconf.inputs)), True)
@@ -92,8 +94,10 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
         buf = oconf.buffer
         if buf.type != "memory":
             raise BuildError(f"outputs.{oid}.buffer.type: {buf.type!r} buffers are not built yet; use memory")
+        metrics = output_metrics[oid]
         inboxes[oid] = (Channel(buf.max_events, senders=len(oconf.inputs),
-                                drop_when_full=buf.when_full == "drop_newest"), False)
+                                drop_when_full=buf.when_full == "drop_newest",
+                                on_drop=lambda n, m=metrics: m.dropped(n, "buffer_full")), False)
 
     fanouts: dict[tuple[str, str | None], Fanout] = {}
     for sid in cfg.sources:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from logferry.agent.acks import AckStatus
@@ -28,11 +28,13 @@ class ChannelStatistics:
 
 
 class Channel:
-    def __init__(self, max_events: int = 4096, *, senders: int = 1, drop_when_full: bool = False) -> None:
+    def __init__(self, max_events: int = 4096, *, senders: int = 1, drop_when_full: bool = False,
+                 on_drop: Callable[[int], None] | None = None) -> None:
         if max_events < 1:
             raise ValueError("max_events must be >= 1")
         self.max_events = max_events
         self.drop_when_full = drop_when_full
+        self._on_drop = on_drop
         self._items: deque[Batch] = deque()
         self._events = 0
         self._open_senders = senders
@@ -65,6 +67,8 @@ class Channel:
                 if self.drop_when_full:
                     # Intentional, configured loss: counted and the source moves on.
                     self.dropped_events += n
+                    if self._on_drop is not None:
+                        self._on_drop(n)
                     if batch.ack is not None:
                         batch.ack.settle(AckStatus.DELIVERED)
                     return

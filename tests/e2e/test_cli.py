@@ -138,3 +138,38 @@ class TestRun:
         finally:
             if agent.proc.poll() is None:
                 agent.kill()
+
+
+TAIL_TO = """\
+data_dir: {data}
+api: {{enabled: false}}
+sources:
+  app: {{type: file, include: ["{log}"], rescan_interval_secs: 0.2}}
+outputs:
+  out: {{type: file, inputs: [app], path: "{out}", encoding: {{codec: text}}}}
+"""
+
+
+class TestReload:
+    def test_sighup_swaps_to_the_new_pipeline_without_loss_or_duplicates(self, tmp_path: Path) -> None:
+        """A valid new config is swapped in on SIGHUP and resumes from the old pipeline's checkpoint."""
+        log, out1, out2 = tmp_path / "app.log", tmp_path / "one.log", tmp_path / "two.log"
+        log.write_text("".join(f"line {i}\n" for i in range(100)))
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(TAIL_TO.format(data=tmp_path / "data", log=log, out=out1))
+        agent = AgentProcess(cfg)
+        try:
+            agent.wait_for_log("Pipeline started.")
+            wait_for_lines(out1, 100)
+            cfg.write_text(TAIL_TO.format(data=tmp_path / "data", log=log, out=out2))
+            agent.signal(signal.SIGHUP)
+            agent.wait_for_log("Pipeline reloaded.")
+            with open(log, "a") as f:
+                f.write("".join(f"line {i}\n" for i in range(100, 150)))
+            assert wait_for_lines(out2, 50) == [f"line {i}" for i in range(100, 150)]
+            agent.signal(signal.SIGTERM)
+            assert agent.wait() == 0
+        finally:
+            if agent.proc.poll() is None:
+                agent.kill()
+        assert out1.read_text().splitlines() == [f"line {i}" for i in range(100)]
