@@ -108,6 +108,11 @@ class Transform(ABC):
         """Anything held back, at shutdown."""
         return []
 
+    def pace(self, batch: Batch) -> float:
+        """Seconds the runner should wait before ``process(batch)``; how a transform applies
+        backpressure (throttle) while staying synchronous. 0 means go now."""
+        return 0.0
+
     def drop_events(self, batch: Batch, keep: list[Event], reason: str) -> Batch | None:
         """Replace the batch's events with ``keep``, counting the rest as dropped."""
         dropped = len(batch) - len(keep)

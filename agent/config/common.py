@@ -55,7 +55,7 @@ class TransformConfig(ComponentConfig):
 class BufferConfig(Strict):
     type: Annotated[Literal["memory", "disk"], Meta(description="Where events wait for the output.")] = "memory"
     max_events: Annotated[int, Meta(gt=0, description="Memory buffer: most events held.")] = 8192
-    max_size_bytes: Annotated[int | None, Meta(gt=0, description="Disk buffer: most bytes on disk.")] = None
+    max_size_bytes: Annotated[int, Meta(gt=0, description="Disk buffer: most bytes on disk.")] | None = None
     when_full: Annotated[Literal["block", "drop_newest"],
                          Meta(description="`block` applies backpressure upstream; `drop_newest` drops and counts.")] = "block"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from logferry.agent.acks import AckStatus
@@ -37,6 +38,10 @@ async def run_transform(
         async for batch in inbox:
             n = len(batch)
             metrics.received(n)
+            delay = transform.pace(batch)
+            while delay > 0:
+                await asyncio.sleep(delay)
+                delay = transform.pace(batch)
             try:
                 results = transform.route(batch)
             except Exception as exc:  # one bad batch must not stop the pipeline or lose data
