@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import json
 import logging
 import os
 import sys
@@ -61,10 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logferry {__version__}")
         return 0
     if args.command == "schema":
-        from logferry.agent.config.schema import json_schema
+        from logferry.agent.config.schema import main as schema_main
 
-        print(json.dumps(json_schema(), indent=2))
-        return 0
+        return schema_main([])
     if not args.config:
         print("logferry: no config file: pass -c FILE or set LOGFERRY_CONFIG", file=sys.stderr)
         return EX_CONFIG
