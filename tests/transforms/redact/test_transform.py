@@ -1,0 +1,159 @@
+"""The redact transform end to end: config checks, actions, key rules, nested fields, metrics, tags, pseudonyms."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from logferry.agent.component import BuildContext
+from logferry.agent.errors import BuildError
+from logferry.agent.event import Batch
+from logferry.agent.telemetry import REGISTRY, ComponentMetrics
+from logferry.transforms.redact.actions import Pseudonymizer
+from logferry.transforms.redact.transform import RedactConfig, RedactTransform
+
+KEY = "0123456789abcdef-test-key"
+CARD = "4111 1111 1111 1111"
+
+
+def _config(**kw: Any) -> RedactConfig:
+    return msgspec.convert({"type": "redact", "inputs": ["src"], **kw}, RedactConfig)
+
+
+def _build(tmp_path: Path, cid: str = "scrub", **kw: Any) -> RedactTransform:
+    ctx = BuildContext(cid, tmp_path, "host-a", ComponentMetrics(cid, "transform", "redact"))
+    return _config(**kw).build(ctx)
+
+
+def _run(t: RedactTransform, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = t.process(Batch.from_events(events))
+    assert out is not None
+    return out.events
+
+
+class TestConfig:
+    def test_unknown_detector_rejected(self) -> None:
+        """A detector name that does not exist is a config error."""
+        with pytest.raises(msgspec.ValidationError, match="unknown detectors"):
+            _config(detectors=["email", "dna"])
+
+    def test_hash_needs_key_source(self) -> None:
+        """The hash action without hash_key_env/hash_key_file is a config error at load."""
+        with pytest.raises(msgspec.ValidationError, match="needs a key"):
+            _config(actions={"email": "hash"})
+
+    def test_missing_key_is_build_error(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An empty key variable or an unreadable key file fails the build, not the first event."""
+        monkeypatch.delenv("REDACT_TEST_KEY", raising=False)
+        with pytest.raises(BuildError, match="missing or shorter"):
+            _build(tmp_path, actions={"email": "hash"}, hash_key_env="REDACT_TEST_KEY")
+        with pytest.raises(BuildError, match="cannot read"):
+            _build(tmp_path, actions={"email": "hash"}, hash_key_file=str(tmp_path / "nope"))
+
+    def test_bad_custom_pattern(self) -> None:
+        """A custom pattern that does not compile is a config error naming the detector."""
+        with pytest.raises(msgspec.ValidationError, match="employee_id"):
+            _config(custom=[{"name": "employee_id", "pattern": "EMP-("}])
+
+
+class TestActions:
+    def test_mask_default(self, tmp_path: Path) -> None:
+        """By default every finding in the message becomes its [LABEL]."""
+        (ev,) = _run(_build(tmp_path), [{"message": f"user=ada@example.com card={CARD} from 10.1.2.3:8080"}])
+        assert ev["message"] == "user=[EMAIL] card=[CREDIT_CARD] from [IPV4]:8080"
+
+    def test_partial_keeps_last_four(self, tmp_path: Path) -> None:
+        """The partial action keeps a card's last 4 digits and its separators."""
+        (ev,) = _run(_build(tmp_path, actions={"credit_card": "partial"}), [{"message": f"card {CARD}"}])
+        assert ev["message"] == "card **** **** **** 1111"
+
+    def test_hash_is_keyed_and_stable(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Same value, same pseudonym (case of the e-mail ignored); the key id is in the token."""
+        monkeypatch.setenv("REDACT_TEST_KEY", KEY)
+        t = _build(tmp_path, actions={"email": "hash"}, hash_key_env="REDACT_TEST_KEY", hash_key_id="2026a")
+        a, b, c = _run(t, [{"message": "u=Ada@Example.com"}, {"message": "to ada@example.com"},
+                           {"message": "to bob@example.com"}])
+        token = a["message"][2:]
+        assert token.startswith("[EMAIL:2026a:") and len(token) == len("[EMAIL:2026a:]") + 16
+        assert b["message"] == f"to {token}"
+        assert c["message"] != f"to {token}"
+
+    def test_hash_identical_across_processes(self, tmp_path: Path) -> None:
+        """A second Python process with the same key file produces the same pseudonym."""
+        key_file = tmp_path / "key"
+        key_file.write_text(KEY + "\n")
+        here = Pseudonymizer(KEY.encode(), "k1").token("email", "ada@example.com")
+        code = ("from logferry.transforms.redact.actions import Pseudonymizer; from pathlib import Path; "
+                f"print(Pseudonymizer(Path({str(key_file)!r}).read_bytes().strip(), 'k1').token('email', 'ada@example.com'))")
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+        assert other.stdout.strip() == here
+
+    def test_drop_field(self, tmp_path: Path) -> None:
+        """drop_field removes the field holding the finding and leaves the others."""
+        (ev,) = _run(_build(tmp_path, actions={"ssn": "drop_field"}),
+                     [{"message": "ok", "note": "ssn 219-45-6789", "other": "fine"}])
+        assert ev == {"message": "ok", "other": "fine"}
+
+
+class TestFields:
+    def test_nested_and_key_rules(self, tmp_path: Path) -> None:
+        """Nested dicts and lists are walked; ssn, name, password and phone keys are judged by name."""
+        ev = {"message": "x", "json": {"customer": {"first_name": "Ada", "ssn": 219456789, "model": {"name": "resnet50"}},
+                                        "password": "hunter2", "emails": ["a@example.com", "fine"],
+                                        "phone": "4155552671"}}
+        (out,) = _run(_build(tmp_path), [ev])
+        j = out["json"]
+        assert j["customer"] == {"first_name": "[PERSON_NAME]", "ssn": "[SSN]", "model": {"name": "resnet50"}}
+        assert j["password"] == "[PASSWORD]" and j["emails"] == ["[EMAIL]", "fine"] and j["phone"] == "[PHONE]"
+
+    def test_only_chosen_fields(self, tmp_path: Path) -> None:
+        """With `fields` set, only those (flat or nested paths) are scanned."""
+        (ev,) = _run(_build(tmp_path, fields=["message", "json.user.email"]),
+                     [{"message": "a@example.com", "other": "b@example.com", "json": {"user": {"email": "c@example.com"}}}])
+        assert ev == {"message": "[EMAIL]", "other": "b@example.com", "json": {"user": {"email": "[EMAIL]"}}}
+
+    def test_excluded_core_fields_untouched(self, tmp_path: Path) -> None:
+        """@timestamp, event.id and tags are never rewritten."""
+        ev = {"message": "m", "@timestamp": "2026-11-20T10:00:00Z", "event.id": "ab12", "tags": ["a@example.com"]}
+        (out,) = _run(_build(tmp_path), [dict(ev)])
+        assert out == ev
+
+    def test_columnar_batch(self, tmp_path: Path) -> None:
+        """Batches read from files (lines + common fields) are redacted in message and common fields."""
+        b = Batch.from_lines(["from 203.0.113.9", "nothing here"], {"host.name": "node-1", "user.email": "x@example.org"})
+        out = _build(tmp_path).process(b)
+        assert out is not None
+        assert [e["message"] for e in out.events] == ["from [IPV4]", "nothing here"]
+        assert all(e["user.email"] == "[EMAIL]" for e in out.events)
+
+
+class TestObservability:
+    def test_hit_counter_per_detector(self, tmp_path: Path) -> None:
+        """logferry_redact_hits_total counts findings per detector and component."""
+        t = _build(tmp_path, cid="scrub-metrics")
+        _run(t, [{"message": "a@example.com b@example.com"}, {"message": f"{CARD}"}])
+        get = REGISTRY.get_sample_value
+        assert get("logferry_redact_hits_total", {"component_id": "scrub-metrics", "detector": "email"}) == 2
+        assert get("logferry_redact_hits_total", {"component_id": "scrub-metrics", "detector": "credit_card"}) == 1
+
+    def test_tags_name_detectors_not_values(self, tmp_path: Path) -> None:
+        """tag_detectors adds redacted:<detector> tags once each, never the value."""
+        (ev,) = _run(_build(tmp_path, tag_detectors=True), [{"message": "a@example.com b@example.com", "tags": ["t"]}])
+        assert ev["tags"] == ["t", "redacted:email"]
+
+    def test_custom_detector_in_config(self, tmp_path: Path) -> None:
+        """A custom detector from the config is applied with its own action and label."""
+        t = _build(tmp_path, custom=[{"name": "employee_id", "pattern": r"EMP-\d{6}", "action": "partial"}])
+        (ev,) = _run(t, [{"message": "by EMP-123456"}])
+        assert ev["message"] == "by ***-**3456"
+
+    def test_custom_timeout_fails_closed(self, tmp_path: Path) -> None:
+        """A custom pattern that times out replaces the field with [REDACTION_FAILED]."""
+        t = _build(tmp_path, custom=[{"name": "evil", "pattern": r"(?:a|aa)+$"}], custom_timeout_ms=10)
+        (ev,) = _run(t, [{"message": "a" * 30 + "!"}])
+        assert ev["message"] == "[REDACTION_FAILED]"
