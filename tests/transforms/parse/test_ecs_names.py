@@ -32,7 +32,7 @@ class TestEcsNames:
     @pytest.mark.parametrize("fmt", sorted(SAMPLES))
     def test_builtin_fields_are_ecs(self, fmt: str, ctx: FormatContext) -> None:
         """The keys a built-in format produces all exist in ECS (ecs_flat.yml)."""
-        ecs = set(re.findall(r"^([@\w.]+):$", ECS_FLAT.read_text(encoding="utf-8"), re.MULTILINE))
+        ecs = set(re.findall(r"^'?([@\w.]+)'?:$", ECS_FLAT.read_text(encoding="utf-8"), re.MULTILINE))
         out = build_format(fmt, ctx)(SAMPLES[fmt])
         assert out is not None
         assert sorted(set(out) - ecs) == []

@@ -128,7 +128,7 @@ def _load(system: str) -> tuple[list[str], list[Row]]:
 
 def agreement(system: str, fmt: str) -> tuple[float, list[str]]:
     """Share of lines whose parsed header fields all equal the ground truth, and a few mismatches."""
-    preset, expect = SYSTEMS[system]
+    _preset, expect = SYSTEMS[system]
     lines, rows = _load(system)
     assert len(lines) == len(rows) == 2000
     config = msgspec.convert({"type": "parse", "inputs": ["x"], "formats": [fmt]}, ParseConfig)

@@ -1,0 +1,97 @@
+"""Python ``logging`` lines: the default format and the common ``%(asctime)s`` layouts.
+
+Layouts recognised (tried in this order; the first is the one our benchmark
+corpus and many services use):
+
+* ``%(asctime)s %(levelname)s [%(name)s] %(message)s``
+* ``%(asctime)s %(levelname)s %(name)s: %(message)s``
+* ``%(asctime)s - %(name)s - %(levelname)s - %(message)s`` (the logging cookbook)
+* ``%(asctime)s [%(levelname)s] %(name)s: %(message)s``
+* ``%(asctime)s:%(levelname)s:%(name)s:%(message)s``
+* ``%(asctime)s %(levelname)s %(message)s``
+* ``%(levelname)s:%(name)s:%(message)s`` (``logging.basicConfig()``'s default, no time)
+
+A match counts only if the level is a Python level name, so free text that
+happens to look similar is left to the next format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from logferry.transforms.parse.common import MATCH, FormatContext, Parser, as_into
+
+_TS = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,9})?)"
+# The first layout again, with seconds and fraction apart so the hot path needs no slicing.
+_FAST = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,9}))? ([A-Z]{4,8}) +\[([^\]]+)\] (.*)"
+_LEVEL = r"([A-Z]{4,8})"
+_NAME = r"([A-Za-z_][\w.\-]*)"
+
+# (pattern, index of timestamp, level, logger, message in groups(); -1 = absent)
+_LAYOUTS: tuple[tuple[str, int, int, int, int], ...] = (
+    (rf"{_TS} {_LEVEL} +\[([^\]]+)\] (.*)", 0, 1, 2, 3),
+    (rf"{_TS} {_LEVEL} +{_NAME}: (.*)", 0, 1, 2, 3),
+    (rf"{_TS} - (\S+) - {_LEVEL} - (.*)", 0, 2, 1, 3),
+    (rf"{_TS} \[{_LEVEL}\] +{_NAME}: (.*)", 0, 1, 2, 3),
+    (rf"{_TS}:{_LEVEL}:([^:\s]+):(.*)", 0, 1, 2, 3),
+    (rf"{_TS} {_LEVEL} +(.*)", 0, 1, -1, 2),
+    (rf"{_LEVEL}:([^:\s]+):(.*)", -1, 0, 1, 2),
+)
+PYTHON_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "warn", "ERROR": "error",
+                 "CRITICAL": "critical", "FATAL": "critical", "NOTSET": "info", "TRACE": "trace"}
+
+
+def python_logging(ctx: FormatContext) -> Parser:
+    """Parser for the Python logging layouts above (with an in-place ``into`` for the transform)."""
+    convert = ctx.iso_seconds_fast()
+    cache = ctx.clock.cache
+    levels = PYTHON_LEVELS
+    compiled = [(re.compile(p, re.ASCII | re.DOTALL).fullmatch, t, lv, n, msg) for p, t, lv, n, msg in _LAYOUTS]
+    timed = compiled[:-1]
+    untimed = compiled[-1:]
+    fast = re.compile(_FAST, re.ASCII | re.DOTALL).fullmatch
+
+    def parse(line: str) -> dict[str, Any] | None:
+        if line[4:5] == "-":
+            layouts = timed
+        elif line[:1].isupper():
+            layouts = untimed
+        else:
+            return None
+        for match, ti, li, ni, mi in layouts:
+            m = match(line)
+            if m is None:
+                continue
+            g = m.groups()
+            level = levels.get(g[li])
+            if level is None:
+                continue
+            out: dict[str, Any] = {"log.level": level, "message": g[mi]}
+            if ti >= 0:
+                out["@timestamp"] = convert(g[ti])
+            if ni >= 0:
+                out["log.logger"] = g[ni]
+            return out
+        return None
+
+    def into(line: str, ev: dict[str, Any]) -> int:
+        # The first layout inline: no intermediate dict, no loop, no slicing.
+        if line[4:5] == "-":
+            m = fast(line)
+            if m is not None:
+                secs, frac, lvl, name, msg = m.groups()
+                level = levels.get(lvl)
+                if level is not None:
+                    p = cache.get(secs)
+                    if p is not None:
+                        ev["@timestamp"] = f"{p}.{frac}Z" if frac else p + "Z"
+                        ev["log.level"] = level
+                        ev["log.logger"] = name
+                        ev["message"] = msg
+                        return MATCH
+        return slow_into(line, ev)
+
+    slow_into = as_into(parse)
+    parse.into = into  # type: ignore[attr-defined]
+    return parse
