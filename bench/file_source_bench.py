@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import msgspec
-
 from logferry.agent.component import BuildContext, SourceContext
 from logferry.agent.sources.file.config import FileSourceConfig
 from logferry.agent.sources.file.source import FileSource

@@ -1,0 +1,111 @@
+"""Read positions of the `file` source, persisted atomically in ``data_dir``.
+
+One JSON document, ``checkpoints.json``, maps file keys (see
+``fingerprint.py``) to the path last seen, the offset up to which every line
+is settled, and when that changed. It is written as a temporary file,
+fsync'ed, renamed over the old one and the directory fsync'ed, so a crash
+leaves either the old or the new document, never a torn one.
+
+``CheckpointStore`` is plain in-memory bookkeeping plus a blocking ``save``
+that callers run in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "checkpoints.json"
+
+
+class Checkpoint(msgspec.Struct, kw_only=True):
+    path: str
+    offset: int
+    updated_at: float
+
+
+class _Document(msgspec.Struct, kw_only=True):
+    version: int = 1
+    checkpoints: dict[str, Checkpoint] = {}
+
+
+class CheckpointStore:
+    """Checkpoints by file key; ``dirty`` says whether ``save`` has anything new to write."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / FILE_NAME
+        self.entries: dict[str, Checkpoint] = {}
+        self.dirty = False
+        self.last_saved: float | None = None  # time.time() of the last successful save
+
+    def load(self) -> None:
+        """Read the document if it exists; an unreadable one is logged and ignored (read from scratch)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        try:
+            doc = msgspec.json.decode(raw, type=_Document)
+        except msgspec.DecodeError as exc:
+            log.error("file source: checkpoint file %s is unreadable, starting without it: %s", self.path, exc)
+            return
+        self.entries = dict(doc.checkpoints)
+
+    def get(self, key: str) -> Checkpoint | None:
+        return self.entries.get(key)
+
+    def update(self, key: str, path: str, offset: int) -> None:
+        cp = self.entries.get(key)
+        if cp is not None and cp.offset == offset and cp.path == path:
+            return
+        self.entries[key] = Checkpoint(path=path, offset=offset, updated_at=time.time())
+        self.dirty = True
+
+    def rekey(self, old: str, new: str) -> None:
+        """Move a checkpoint to a new key (a short file reached the checksum size)."""
+        cp = self.entries.pop(old, None)
+        if cp is not None:
+            self.entries[new] = cp
+            self.dirty = True
+
+    def find_by_path(self, key_prefix: str, path: str) -> str | None:
+        """The key of a checkpoint for ``path`` whose key starts with ``key_prefix``."""
+        for key, cp in self.entries.items():
+            if cp.path == path and key.startswith(key_prefix):
+                return key
+        return None
+
+    def snapshot(self) -> bytes:
+        """Encode the current state (on the loop thread, so ``save`` can run in a thread)."""
+        self.dirty = False
+        return msgspec.json.encode(_Document(checkpoints=dict(self.entries)))
+
+    def write(self, payload: bytes) -> None:
+        """Atomically replace the document with ``payload`` (blocking: run it in a thread)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        self.last_saved = time.time()
+
+    def save(self) -> None:
+        """Snapshot and write in one go (tests, shutdown)."""
+        self.write(self.snapshot())
