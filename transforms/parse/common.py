@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from logferry.agent.event import add_tags
 from logferry.transforms.parse.levels import normalize_level
 from logferry.transforms.parse.timestamps import Clock, TimestampParser
 
@@ -48,6 +49,16 @@ class FormatContext:
     prefix: str = field(init=False)
     #: Prefix for non-ECS fields of free-form formats (``None``: top level).
     target: str | None = None
+    #: Extracted fields to store under another name (ECS name -> wanted name).
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name(self, ecs: str) -> str:
+        """The key an extracted ``ecs`` field is stored under."""
+        return self.names.get(ecs, ecs)
+
+    def as_into(self, parse: Parser) -> Into:
+        """``as_into`` with this context's renames."""
+        return as_into(parse, self.names)
 
     def __post_init__(self) -> None:
         self.any_time = TimestampParser(list(FREE_FORM_TIME_FORMATS), self.clock)
@@ -73,24 +84,46 @@ class FormatContext:
         return convert
 
 
-def as_into(parse: Parser) -> Into:
-    """The parser's own in-place form (a hot format sets ``parse.into``), else one around its dict."""
+def as_into(parse: Parser, names: dict[str, str] | None = None) -> Into:
+    """The parser's own in-place form (a hot format sets ``parse.into``), else one around its dict.
+
+    ``names`` renames extracted fields (ECS name -> wanted name); a hot
+    format's own ``into`` applies them itself (its factory read ``ctx.names``).
+    """
     own = getattr(parse, "into", None)
     if own is not None:
         return own  # type: ignore[no-any-return]
+    pairs = tuple(names.items()) if names else ()
 
     def into(line: str, event: dict[str, Any]) -> int:
         out = parse(line)
         if out is None:
             return NO_MATCH
+        if "tags" in out:
+            merge_tags(event, out.pop("tags"))
+        status = MATCH
         if out.get("@timestamp") is None:
             out.pop("@timestamp", None)
-            event.update(out)
-            return MATCH_WITHOUT_TIME
+            status = MATCH_WITHOUT_TIME
+        for old, new in pairs:
+            if old in out:
+                out[new] = out.pop(old)
         event.update(out)
-        return MATCH
+        return status
 
     return into
+
+
+def merge_tags(event: dict[str, Any], tags: Any) -> None:
+    """Add a parser's ``tags`` to the event's own: a format's result must never wipe tags set upstream."""
+    if isinstance(tags, str):
+        tags = (tags,)
+    elif not isinstance(tags, list | tuple):
+        tags = (str(tags),)
+    cur = event.get("tags")
+    if isinstance(cur, list):
+        event["tags"] = list(cur)  # events of one batch may share the source's list: never append to it
+    add_tags(event, tags)
 
 
 _TIME, _LEVEL, _MESSAGE, _LOGGER = range(4)

@@ -109,6 +109,13 @@ _AUTO_ORDER: tuple[tuple[str, str | None], ...] = (
 )
 
 
+# ML presets anchored at the start of the line: the characters their lines can start with (others: any).
+_ML_STARTS: dict[str, str] = {
+    "vllm_access": "DIWECT\x1b",
+    "torch_rank": "[",
+}
+
+
 def known_format_names() -> list[str]:
     return sorted({*BUILTIN, *ML_FORMATS, "auto"})
 
@@ -136,14 +143,16 @@ def _ml_parser(fn: Callable[[str], dict[str, Any] | None], ctx: FormatContext) -
 
 def auto(ctx: FormatContext) -> Parser:
     """Per line, the built-ins that can start with its first character, then the ML presets."""
-    built = {name: as_into(build_format(name, ctx)) for name, _ in _AUTO_ORDER if name != "strict_logfmt"}
-    built["strict_logfmt"] = as_into(logfmt(ctx, allow_bare_keys=False))
-    ml = tuple(as_into(_ml_parser(fn, ctx)) for name, fn in ML_FORMATS.items() if name not in BUILTIN)
+    built = {name: ctx.as_into(build_format(name, ctx)) for name, _ in _AUTO_ORDER if name != "strict_logfmt"}
+    built["strict_logfmt"] = ctx.as_into(logfmt(ctx, allow_bare_keys=False))
+    ml = [(ctx.as_into(_ml_parser(fn, ctx)), _ML_STARTS.get(name)) for name, fn in ML_FORMATS.items()
+          if name not in BUILTIN]
     table: dict[str, tuple[Into, ...]] = {}
     for code in range(128):
         c = chr(code)
-        table[c] = tuple(built[n] for n, starts in _AUTO_ORDER if starts is None or c in starts) + ml
-    other = tuple(built[n] for n, starts in _AUTO_ORDER if starts is None) + ml
+        table[c] = (tuple(built[n] for n, starts in _AUTO_ORDER if starts is None or c in starts)
+                    + tuple(p for p, starts in ml if starts is None or c in starts))
+    other = tuple(built[n] for n, starts in _AUTO_ORDER if starts is None) + tuple(p for p, s in ml if s is None)
     table[""] = ()
 
     def into(line: str, ev: dict[str, Any]) -> int:

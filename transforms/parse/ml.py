@@ -24,6 +24,10 @@ Presets (usable by name as the parse transform's ``format``):
 
 Times without a zone are read as UTC; a year-less date gets this year, or last year if that would
 put it more than a day in the future.
+
+Every parser first makes cheap literal tests (a substring every match must contain, the first
+character) so that a line of another kind costs well under a microsecond: the regexes cost 3-12 us
+on a line they do not match, and ``auto`` tries these presets on every line no built-in format takes.
 """
 
 from __future__ import annotations
@@ -149,6 +153,8 @@ _C10_LEVELS = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "FATAL"}
 
 
 def parse_torch_rank(message: str) -> Fields | None:
+    if message[:1] != "[":
+        return None
     m = _RANK_PREFIX.match(message)
     if m is None:
         return None
@@ -193,7 +199,23 @@ def _is_core(key: str) -> bool:
     return key in _CORE_KEYS or key.endswith(("_loss", "_accuracy", "_step"))
 
 
+# Every core key contains one of these (lower case, after `_snake`, which only inserts separators); the
+# two-letter aliases (lr, it) and ppl are checked as keys with the regex below.
+_CORE_HINTS = ("epoch", "step", "iter", "loss", "acc", "learning", "perplexity")
+_SHORT_CORE_KEY = re.compile(r"(?<![\w.])(?:lr|it|ppl)\s*[:=]")
+
+
+def _may_have_core_key(message: str) -> bool:
+    low = message.lower()
+    for hint in _CORE_HINTS:
+        if hint in low:
+            return True
+    return ("lr" in low or "it" in low or "ppl" in low) and _SHORT_CORE_KEY.search(low) is not None
+
+
 def parse_training_progress(message: str) -> Fields | None:
+    if not _may_have_core_key(message):
+        return None
     out: Fields = {}
     core = False
     for m in _WORD_COUNTER.finditer(message):
@@ -233,6 +255,8 @@ def parse_hf_trainer(message: str) -> Fields | None:
     end = message.rfind("}")
     if start < 0 or end < start or end - start > _HF_MAX_CHARS:
         return None
+    if message.find("'", start, end) < 0 and message.find('"', start, end) < 0:
+        return None  # no quoted key, so no field could come out
     # repr() writes non-finite floats as bare names, which are not literals: map them to ones that are.
     text = _NON_FINITE.sub(lambda m: _NON_FINITE_LITERALS[m.group(1)], message[start:end + 1])
     try:
@@ -269,12 +293,14 @@ def parse_keras(message: str) -> Fields | None:
         return None  # cheap exit: every Keras progress line has one of these
     text = _last_redraw(message)
     out: Fields = {}
-    if m := _KERAS_EPOCH.search(message):
+    if "Epoch " in message and (m := _KERAS_EPOCH.search(message)):
         out["ml.epoch"] = int(m.group(1))
         out["ml.epochs_total"] = int(m.group(2))
-    if m := _KERAS_STEPS.search(text):
+    if "/" in text and (m := _KERAS_STEPS.search(text)):
         out["ml.step"] = int(m.group(1))
         out["ml.steps_total"] = int(m.group(2))
+    if "- " not in text:
+        return out if "ml.epoch" in out else None
     for m in _KERAS_METRIC.finditer(text):
         key = _metric_key(m.group(1))
         if key == "eta":
@@ -291,6 +317,8 @@ _TS_METRIC = re.compile(
 
 
 def parse_torchserve_metrics(message: str) -> Fields | None:
+    if "|#" not in message:
+        return None
     m = _TS_METRIC.search(message)
     if m is None:
         return None
@@ -330,9 +358,13 @@ _ROUTER_LINE = re.compile(
     r"\[(\d{4})-(\d\d)-(\d\d) (\d\d:\d\d:\d\d)(?:[,.](\d+))?\] " + _LEVEL
     + r":? ?(.*?)(?: \(([^():\s]+):(\d+):([\w.]+)\))?$")
 _TQDM = re.compile(r"(.*?):\s+(\d+)%")
+# First characters of a line _UVICORN_ACCESS / _UVICORN_LINE can match (a level name, or colour codes).
+_LEVEL_STARTS = frozenset("DIWECT\x1b")
 
 
 def parse_vllm_access(message: str) -> Fields | None:
+    if "HTTP/" not in message or message[:1] not in _LEVEL_STARTS:
+        return None
     m = _UVICORN_ACCESS.match(strip_ansi(message))
     if m is None:
         return None
@@ -356,7 +388,10 @@ def parse_vllm_access(message: str) -> Fields | None:
 
 def parse_vllm(message: str) -> Fields | None:
     text = _last_redraw(strip_ansi(message)).rstrip("\n")
-    if m := _VLLM_LINE.match(text):
+    # Each pattern below is anchored at the start: the first character says which can match.
+    first = text[:1]
+    by_level = first in _LEVEL_STARTS
+    if (by_level or first == "(") and (m := _VLLM_LINE.match(text)):
         mo, d = int(m.group(5)), int(m.group(6))
         out: Fields = {
             "log.level": m.group(4),
@@ -372,7 +407,7 @@ def parse_vllm(message: str) -> Fields | None:
         if m.group(3):
             out["process.pid"] = int(m.group(3))
         return out
-    if m := _ROUTER_LINE.match(text):
+    if first == "[" and (m := _ROUTER_LINE.match(text)):
         out = {
             "@timestamp": _utc_iso(int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4), m.group(5) or ""),
             "log.level": m.group(6),
@@ -383,16 +418,16 @@ def parse_vllm(message: str) -> Fields | None:
             out["log.origin.file.line"] = int(m.group(9))
             out["log.logger"] = m.group(10)
         return out
-    if (access := parse_vllm_access(text)) is not None:
+    if by_level and (access := parse_vllm_access(text)) is not None:
         return access
-    if m := _UVICORN_LINE.match(text):
+    if by_level and (m := _UVICORN_LINE.match(text)):
         out = {"log.level": m.group(1), "message": m.group(2)}
         if pid := re.search(r"server process \[(\d+)\]", m.group(2)):
             out["process.pid"] = int(pid.group(1))
         return out
     if (rank := parse_torch_rank(text)) is not None:
         return rank
-    if m := _TQDM.match(text):
+    if "%" in text and (m := _TQDM.match(text)):
         return {"message": text.strip(), "ml.progress_pct": int(m.group(2))}
     if text != message:
         return {"message": text}  # not a known line, but still cleaned of colour codes and redraws
@@ -425,6 +460,9 @@ def _bytes(value: str, unit: str) -> int:
 
 
 def parse_cuda_oom(message: str) -> Fields | None:
+    low = message.lower()  # _OOM ignores case: every alternative contains one of these in lower case
+    if "memory" not in low and "oom when" not in low and "alloc_failed" not in low:
+        return None
     if _OOM.search(message) is None:
         return None
     out: Fields = {"tags": ["cuda_oom"]}

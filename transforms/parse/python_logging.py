@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from logferry.transforms.parse.common import MATCH, FormatContext, Parser, as_into
+from logferry.transforms.parse.common import MATCH, NO_MATCH, FormatContext, Parser
 
 _TS = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,9})?)"
 # The first layout again, with seconds and fraction apart so the hot path needs no slicing.
@@ -51,6 +51,7 @@ def python_logging(ctx: FormatContext) -> Parser:
     timed = compiled[:-1]
     untimed = compiled[-1:]
     fast = re.compile(_FAST, re.ASCII | re.DOTALL).fullmatch
+    k_ts, k_level, k_logger, k_msg = (ctx.name(k) for k in ("@timestamp", "log.level", "log.logger", "message"))
 
     def parse(line: str) -> dict[str, Any] | None:
         if line[4:5] == "-":
@@ -85,13 +86,16 @@ def python_logging(ctx: FormatContext) -> Parser:
                 if level is not None:
                     p = cache.get(secs)
                     if p is not None:
-                        ev["@timestamp"] = f"{p}.{frac}Z" if frac else p + "Z"
-                        ev["log.level"] = level
-                        ev["log.logger"] = name
-                        ev["message"] = msg
+                        ev[k_ts] = f"{p}.{frac}Z" if frac else p + "Z"
+                        ev[k_level] = level
+                        ev[k_logger] = name
+                        ev[k_msg] = msg
                         return MATCH
-        return slow_into(line, ev)
+            return slow_into(line, ev)
+        if line[:1].isupper():
+            return slow_into(line, ev)
+        return NO_MATCH
 
-    slow_into = as_into(parse)
+    slow_into = ctx.as_into(parse)
     parse.into = into  # type: ignore[attr-defined]
     return parse

@@ -13,14 +13,20 @@ transforms:
 Parsed fields land as flat ECS keys; the free text left over replaces
 ``message``. A line no format matches keeps its ``message`` and gets the tag
 ``_parse_failure``: it is never dropped. A parsed line without a usable time
-keeps the read time in ``@timestamp`` (set to now if there is none) and gets
-``_timestamp_missing``.
+keeps the time the event already has; if that is only the read time (the
+source's ``event.ingested``) or none (then now is used) it gets
+``_timestamp_missing``. ``rename`` stores extracted fields under other names
+(``{log.level: level}``).
+
+A batch still in columns (lines from a file) stays in columns: the parsed
+fields of each line are laid over it (``Batch.set_line_fields``) and the full
+events are built only if something downstream asks for them.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from logferry.agent.component import BuildContext, Transform
@@ -31,8 +37,8 @@ from logferry.transforms.parse.common import (
     MATCH_WITHOUT_TIME,
     NO_MATCH,
     FormatContext,
+    Into,
     Parser,
-    as_into,
 )
 from logferry.transforms.parse.formats import FormatSpec, build_format
 from logferry.transforms.parse.grok import convert_value
@@ -66,6 +72,10 @@ class ParseConfig(TransformConfig):
     target: Annotated[str | None, Meta(description=(
         "Prefix for extracted fields that are not ECS names (json/logfmt/key_value/regex/grok keys); "
         "unset: top level."))] = None
+    rename: Annotated[dict[str, str], Meta(description=(
+        "Store extracted fields under other names, e.g. {log.level: level, \"@timestamp\": ts}; only fields "
+        "this step extracted are renamed (an unparsed line keeps its `@timestamp`)."))] = msgspec.field(
+        default_factory=dict)
     timestamp: TimestampConfig = TimestampConfig()
     types: Annotated[dict[str, Literal["int", "float", "bool", "string"]], Meta(
         description="Convert these parsed fields (names as after parsing).")] = msgspec.field(default_factory=dict)
@@ -73,33 +83,59 @@ class ParseConfig(TransformConfig):
 
     def __post_init__(self) -> None:
         # Build once to validate every pattern and name now; the transform builds its own in __init__.
-        _build_parsers(self, Clock(self.timestamp.timezone))
+        _build_intos(self, Clock(self.timestamp.timezone))
         if self.timestamp.field is not None:
             TimestampParser(self.timestamp.formats, Clock(self.timestamp.timezone))
         if self.target is not None and not self.target.strip("."):
             raise ValueError("target must be a field prefix such as `app`, or left unset")
+        for old, new in self.rename.items():
+            if not old or not new or old == new:
+                raise ValueError(f"rename: {old!r} -> {new!r} must name two different fields")
+            if new == "tags" or old == "tags":
+                raise ValueError("rename: `tags` cannot be renamed")
 
     def build(self, ctx: BuildContext) -> Transform:
         return ParseTransform(self)
 
 
-def _build_parsers(config: ParseConfig, clock: Clock) -> list[Parser]:
+def _build_intos(config: ParseConfig, clock: Clock) -> list[Into]:
     load_timezone(config.timestamp.timezone)
-    fctx = FormatContext(clock, target=config.target.strip(".") if config.target else None)
-    return [build_format(spec, fctx) for spec in config.formats]
+    fctx = FormatContext(clock, target=config.target.strip(".") if config.target else None,
+                         names=dict(config.rename))
+    parsers: list[Parser] = [build_format(spec, fctx) for spec in config.formats]
+    return [fctx.as_into(p) for p in parsers]
 
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _first_match(intos: list[Into]) -> Into:
+    """One ``into`` that tries each in order."""
+    if len(intos) == 1:
+        return intos[0]
+
+    def into(line: str, ev: dict[str, Any]) -> int:
+        for f in intos:
+            status = f(line, ev)
+            if status:
+                return status
+        return NO_MATCH
+
+    return into
+
+
+# Laid over a line no format matched (shared: laid fields are never changed in place).
+_FAILED: dict[str, Any] = {"tags": (TAG_PARSE_FAILURE,)}
+
+
 class ParseTransform(Transform):
-    """Runs the configured parsers over a batch, in place."""
+    """Runs the configured parsers over a batch, in place (or over its columns)."""
 
     def __init__(self, config: ParseConfig) -> None:
         self.config = config
         clock = Clock(config.timestamp.timezone)
-        self._intos = [as_into(p) for p in _build_parsers(config, clock)]
+        self._into = _first_match(_build_intos(config, clock))
         self._field = config.field
         self._keep_original = config.keep_original
         self._types = list(config.types.items())
@@ -108,24 +144,63 @@ class ParseTransform(Transform):
         self._has_post = bool(self._types or self._keep_original or self._ts_field)
 
     def process(self, batch: Batch) -> Batch | None:
-        events = batch.events
+        if not batch.materialized and self._field == "message":
+            self._process_columns(batch)
+        else:
+            self._process_events(batch.events)
+        return batch
+
+    def _process_columns(self, batch: Batch) -> None:
+        """Parse the lines of a columnar batch into per-line fields; no event dicts are built."""
+        into = self._into
+        post = self._post_process if self._has_post else None
+        fields: list[Event | None] = []
+        append = fields.append
+        failed = _FAILED
+        needs_time: list[int] = []
+        for i, line in enumerate(batch.messages()):
+            own: Event = {}
+            status = into(line, own)
+            if status == MATCH and post is None:
+                append(own)
+                continue
+            if not status:
+                append(failed)
+                continue
+            if post is not None:
+                status = post(own, line, status)
+            if status == MATCH_WITHOUT_TIME:
+                needs_time.append(i)
+            append(own)
+        if needs_time:
+            self._tag_missing_times(batch, fields, needs_time)
+        batch.set_line_fields(fields)
+
+    def _tag_missing_times(self, batch: Batch, fields: list[Event | None], rows: list[int]) -> None:
+        common = batch.common
+        earlier = batch.line_fields()
+        for i in rows:
+            before = earlier[i] if earlier is not None else None
+            ts = before["@timestamp"] if before is not None and "@timestamp" in before else common.get("@timestamp")
+            own = fields[i]
+            assert own is not None
+            if ts is None:
+                own["@timestamp"] = _now_iso()
+            elif ts != common.get("event.ingested"):
+                continue  # an earlier step already found this event's time
+            tags = own.get("tags")
+            own["tags"] = [*tags, TAG_TIMESTAMP_MISSING] if tags else [TAG_TIMESTAMP_MISSING]
+
+    def _process_events(self, events: list[Event]) -> None:
         field = self._field
-        intos = self._intos
-        only = intos[0] if len(intos) == 1 else None
+        into = self._into
         post = self._post_process if self._has_post else None
         for ev in events:
             line = ev.get(field)
             if line.__class__ is not str:
                 _tag(ev, TAG_PARSE_FAILURE)
                 continue
-            if only is not None:
-                status = only(line, ev)
-            else:
-                status = NO_MATCH
-                for into in intos:
-                    status = into(line, ev)
-                    if status:
-                        break
+            status = into(line, ev)
             if status == MATCH and post is None:
                 continue
             if not status:
@@ -134,10 +209,12 @@ class ParseTransform(Transform):
             if post is not None:
                 status = post(ev, line, status)
             if status == MATCH_WITHOUT_TIME:
-                if ev.get("@timestamp") is None:
+                ts = ev.get("@timestamp")
+                if ts is None:
                     ev["@timestamp"] = _now_iso()
+                elif ts != ev.get("event.ingested"):
+                    continue  # the event has a real time already (an earlier step parsed it)
                 _tag(ev, TAG_TIMESTAMP_MISSING)
-        return batch
 
     def _post_process(self, ev: Event, line: str, status: int) -> int:
         """The optional steps: explicit timestamp field, type conversions, original text."""
@@ -166,6 +243,6 @@ def _tag(ev: Event, tag: str) -> None:
         ev["tags"] = [tag]
     elif isinstance(tags, list):
         if tag not in tags:
-            tags.append(tag)
+            ev["tags"] = [*tags, tag]  # a copy: events of one batch may share their source's list
     else:
         add_tags(ev, (tag,))

@@ -3,11 +3,21 @@
 A detector has one or more patterns. Each pattern is a stdlib ``re`` regex for
 the exact candidate and, optionally, the groups ``v``/``v2``/``v3`` holding
 the part to redact (``password=<v>``). ``hs`` is a cheaper regex for the
-hyperscan prefilter that must match wherever ``rx`` does (a superset); by
-default ``rx`` itself is compiled in hyperscan's prefilter mode. ``lits``
-are lowercase literals of which one must occur for the pattern to match,
-used as the prefilter when hyperscan is not installed (``None``: no cheap
-literal exists, always run).
+hyperscan prefilter. Contract (the scanner's windows rely on it, a test
+checks it): inside every match of ``rx`` lies a match of ``hs`` that ends
+within the ``rx`` match; ``hs`` may start a little before it (a boundary
+character). By default ``rx`` itself is compiled in hyperscan's prefilter
+mode. ``lits`` are lowercase literals of which one must occur for the pattern
+to match, used as the prefilter when hyperscan is not installed (``None``: no
+cheap literal exists, always run).
+
+Key patterns (``password=...``) set ``key_anchor``: their ``hs`` ends just
+after the ``:``/``=`` (plus ``value_head`` characters of the value), so the
+scanner can walk back to the start of the key and try ``rx`` there only.
+
+Hyperscan reads bytes and knows only ASCII classes, so ``hs`` patterns spell
+Python's white-space class as ``WS`` (any byte of a non-ASCII character may be Unicode
+white space) and let any non-ASCII byte through where ``rx`` takes letters.
 
 The list order is the priority: when two findings start at the same place,
 the earlier detector wins (PEM and JWT before tokens, URL credentials before
@@ -36,7 +46,7 @@ H4 = f"{HEX}{{1,4}}"
 
 # full or "::"-compressed IPv6, optional dotted-quad tail (::ffff:10.0.0.1) and zone (%eth0)
 IP6 = (f"(?:(?:{H4}:){{7}}{H4}|(?:{H4}(?::{H4}){{0,6}})?::(?:{H4}(?::{H4}){{0,6}})?)"
-       r"(?:\.\d{1,3}){0,3}(?:%[A-Za-z0-9]+)?")
+       r"(?:\.\d{1,3}){0,3}(?:%[A-Za-z0-9]{1,64})?")  # zone ids are interface names (<= 15 chars on Linux)
 
 SECRET_KEYS = (r"api[_-]?key|apikey|x-api-key|api[_-]?token|access[_-]?token|auth[_-]?token|refresh[_-]?token"
                r"|id[_-]?token|session[_-]?token|private[_-]?token|client[_-]?secret|secret[_-]?key|secret|token")
@@ -57,6 +67,9 @@ class PatternSpec:
     hs: str | None = None
     lits: tuple[str, ...] | None = None
     dotall: bool = False
+    key_anchor: bool = False
+    value_head: int = 0  # characters of the value that ``hs`` includes after the separator (key patterns)
+    hs_loopback_kept: str | None = None  # a tighter ``hs`` when loopback addresses are never findings
 
 
 @dataclass(frozen=True)
@@ -65,11 +78,29 @@ class DetectorSpec:
     patterns: tuple[PatternSpec, ...]
 
 
-def _key_value(keys: str, validator: str, value: str = VALUE) -> PatternSpec:
+# Python's \s as hyperscan bytes: ASCII white space, \x1c-\x1f, and any byte of a non-ASCII character.
+WS = r"[\s\x1c-\x1f\x80-\xff]"
+# A key, its optional closing quote, then ':' or '=': where every key pattern's hs ends.
+KEY_HS_SEP = r"""(?:\\?["'])?""" + WS + "*[:=]"
+
+
+def _key_value(keys: str, validator: str, value: str = VALUE, value_hs: str = "", value_head: int = 0) -> PatternSpec:
     lits = tuple(k for k in ("pass", "pwd", "secret", "token", "key", "name", "ssn", "social", "phone", "mobile",
                              "cell", "tel", "msisdn", "holder") if k in keys)
-    return PatternSpec(KB + f"(?i:{keys})" + KEYSEP + value, validator,
-                       hs=KB + f"(?i:{keys})" + r"""(?:\\?["'])?\s*[:=]""", lits=lits)
+    return PatternSpec(KB + f"(?i:{keys})" + KEYSEP + value, validator, hs=f"(?i:{keys})" + KEY_HS_SEP + value_hs,
+                       lits=lits, key_anchor=True, value_head=value_head)
+
+
+# IPv4 prefilter: the validator drops bare quads like 1.4.2.10 (one-digit head, no octet over two digits: a
+# version) unless an IP word precedes them, so the prefilter asks for a longer octet or that context.
+_IP4_BOUND = r"(?:^|[^A-Za-z0-9.])"
+_IP4_WORDS = r"(?i:ip|addr|address|client|remote|host|from|src|dst|peer|forwarded|for|to|server|upstream|//)"
+
+
+def _ipv4_hs(head2: str) -> str:
+    return (_IP4_BOUND + "(?:" + head2 + r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+            r"|\d\.(?:\d{3}\.\d{1,3}\.\d{1,3}|\d{1,3}\.\d{3}\.\d{1,3}|\d{1,3}\.\d{1,3}\.\d{3}))"
+            "|" + _IP4_WORDS + r"[^A-Za-z0-9_]{1,12}\d\.\d{1,2}\.\d{1,2}\.\d{1,2}")
 
 
 BUILTIN: tuple[DetectorSpec, ...] = (
@@ -96,7 +127,8 @@ BUILTIN: tuple[DetectorSpec, ...] = (
     DetectorSpec("aws_secret_key", (PatternSpec(
         KB + r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEYSEP
         + r"""(?:\\?["'])?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])""", "aws_secret",
-        hs=r"(?i:secret[_-]?(?:access[_-]?)?key)", lits=("secret",)),)),
+        hs=r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEY_HS_SEP,
+        lits=("secret",), key_anchor=True),)),
     DetectorSpec("api_token", (
         PatternSpec(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})(?![A-Za-z0-9_])",
                     "token", hs=r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_)", lits=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
@@ -120,7 +152,8 @@ BUILTIN: tuple[DetectorSpec, ...] = (
         hs=r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4} ?[A-Z0-9]{3}"),)),
     DetectorSpec("credit_card", (PatternSpec(
         r"(?<![A-Za-z0-9-])\d{4}(?:[ -]?\d){8,15}" + E, "card",
-        hs=r"\d{4}(?:[ -]?\d){8}"),)),
+        # every card brand starts with 2-6 (validators.card_brand); epoch millis and most ids start with 1
+        hs=r"(?:^|[^A-Za-z0-9-])[2-6]\d{3}(?:[ -]?\d){8}"),)),
     DetectorSpec("ssn", (
         PatternSpec(r"(?<![A-Za-z0-9-])\d{3}([- ])\d{2}\1\d{4}(?![A-Za-z0-9-])", "ssn", hs=r"\d{3}[- ]\d{2}[- ]\d{4}"),
         _key_value(SSN_KEYS, "ssn", r"""(?:\\?["'])?(?P<v>\d{3}[- ]?\d{2}[- ]?\d{4})(?![0-9])"""),
@@ -143,8 +176,11 @@ BUILTIN: tuple[DetectorSpec, ...] = (
     DetectorSpec("ipv4", (PatternSpec(
         r"(?<![A-Za-z0-9.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
         r"(?![A-Za-z0-9]|\.\d)", "ipv4",
-        hs=r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", lits=(".",)),)),
-    DetectorSpec("person_name", (_key_value(NAME_KEYS, "person_name", NAME_VALUE),)),
+        hs=_ipv4_hs(r"\d{2,3}"), hs_loopback_kept=_ipv4_hs(r"(?:\d\d|[02-9]\d\d|1[013-9]\d|12[0-68-9])"),
+        lits=(".",)),)),
+    # a name starts with a capital letter (validators.validate_person_name): "name=resnet50" is not flagged
+    DetectorSpec("person_name", (_key_value(NAME_KEYS, "person_name", NAME_VALUE,
+                                            value_hs=WS + r"""*(?:\\?["'])?[A-Z\x80-\xff]""", value_head=1),)),
 )
 
 BUILTIN_NAMES: tuple[str, ...] = tuple(d.name for d in BUILTIN)

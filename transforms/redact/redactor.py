@@ -1,9 +1,12 @@
 """Apply the scanner and the key rules to events: walk the chosen fields, replace findings, count hits.
 
-Strings are scanned by content; a field whose name implies a detector
-(``ssn``, ``first_name``, ``api_key``) is first judged whole. Values of
-repeated fields (``host.name``, ``log.file.path``) are memoised per transform,
-so a batch pays for each distinct short value once.
+A batch is redacted in three steps: walk every event and queue the strings
+to scan (fields whose name implies a detector, such as ``ssn``,
+``first_name`` or ``api_key``, are first judged whole); scan all queued
+strings with one ``Scanner.find_many`` call; write the replacements back.
+Values of repeated fields (``host.name``, ``log.file.path``) are queued once
+per batch and memoised across batches, so each distinct short value is paid
+for once.
 """
 
 from __future__ import annotations
@@ -20,13 +23,28 @@ FAILED = "[REDACTION_FAILED]"  # what a field becomes when a user pattern timed 
 _MIN_SCAN_CHARS = 6  # shorter than the shortest finding ("a@b.co")
 _MEMO_MAX_CHARS = 256
 _MEMO_MAX_ENTRIES = 8192
+_KEY_CACHE_MAX = 4096
 
-Counts = dict[str, int]
-_Result = tuple[str | None, tuple[str, ...]]  # (new text or None = drop the field, detectors per finding)
+# (new text or None = drop the field, detectors per finding); None instead of a result: leave the value as is
+_Result = tuple[str | None, tuple[str, ...]]
+_MISS = object()
+_DROP = object()  # marks list items to remove
+
+
+class _Job:
+    """One batch's queued strings and where their results go."""
+
+    __slots__ = ("texts", "index", "slots", "done")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []  # strings to scan
+        self.index: dict[str, int] = {}  # memoisable string -> its position in texts (scanned once per batch)
+        self.slots: list[tuple[int, Any, Any, int]] = []  # (event, container, key or list index, text position)
+        self.done: list[tuple[int, Any, Any, _Result]] = []  # results known without scanning
 
 
 class Redactor:
-    """Redacts events in place; ``redact_event`` returns the detectors that fired, one entry per finding."""
+    """Redacts events in place; ``redact_events`` returns the detectors that fired, one entry per finding."""
 
     def __init__(self, scanner: Scanner, actions: Actions, key_rules: KeyRules,
                  fields: list[str] | None, exclude_fields: set[str],
@@ -37,24 +55,19 @@ class Redactor:
         self.fields = fields
         self.exclude_fields = exclude_fields
         self.on_timeout = on_timeout
-        self._memo: dict[str, _Result] = {}
+        self._memo: dict[str, _Result | None] = {}
+        self._top_keys: dict[str, str | None] = {}  # detector implied by a top-level key
 
     # --- strings ---------------------------------------------------------------------------
 
     def redact_text(self, s: str) -> _Result:
-        """Content detectors over one string."""
+        """Content detectors over one string: (new text, detectors)."""
         if len(s) < _MIN_SCAN_CHARS:
             return s, ()
-        try:
-            findings = self.scanner.find(s)
-        except CustomTimeout as exc:
-            self.on_timeout(str(exc))
-            return FAILED, ()
-        if not findings:
-            return s, ()
-        return self.apply(s, findings), tuple(f.detector for f in findings)
+        (res,) = self._results([s])
+        return (s, ()) if res is None else res
 
-    def apply(self, s: str, findings: list[Finding]) -> str | None:
+    def apply(self, s: str, findings: list[Finding] | tuple[Finding, ...]) -> str | None:
         out: list[str] = []
         pos = 0
         replacement = self.actions.replacement
@@ -68,99 +81,149 @@ class Redactor:
         out.append(s[pos:])
         return "".join(out)
 
-    def _memo_text(self, s: str) -> _Result:
-        if len(s) > _MEMO_MAX_CHARS:
-            return self.redact_text(s)
-        memo = self._memo
-        hit = memo.get(s)
-        if hit is None:
-            if len(memo) >= _MEMO_MAX_ENTRIES:
-                memo.clear()
-            hit = memo[s] = self.redact_text(s)
-        return hit
-
-    def redact_field(self, key: str, parent: str, value: str) -> _Result:
-        det = self.key_rules.detector_for(key, parent)
-        if det is not None and self.key_rules.value_matches(det, value):
-            return self.actions.replacement(det, value), (det,)
-        return self.redact_text(value) if key == "message" else self._memo_text(value)
+    def _results(self, texts: list[str]) -> list[_Result | None]:
+        out: list[_Result | None] = [None] * len(texts)
+        for pos, found in enumerate(self.scanner.find_many(texts)):
+            if not found:
+                continue
+            if isinstance(found, CustomTimeout):
+                self.on_timeout(str(found))
+                out[pos] = (FAILED, ())
+            else:
+                out[pos] = (self.apply(texts[pos], found), tuple(f.detector for f in found))
+        return out
 
     # --- events -------------------------------------------------------------------------------
 
     def redact_event(self, ev: Event) -> list[str]:
-        fired: list[str] = []
-        if self.fields is None:
-            self._walk_dict(ev, "", fired, top=True)
-        else:
-            for path in self.fields:
-                loc = _resolve(ev, path)
-                if loc is not None:
-                    container, key = loc
-                    self._visit(container, key, "", fired, drops := [])
-                    for k in drops:
-                        del container[k]
-        return fired
+        return self.redact_events([ev]).get(0, [])
 
-    def _walk_dict(self, d: dict[str, Any], parent: str, fired: list[str], top: bool = False) -> None:
-        drops: list[str] = []
+    def redact_events(self, events: list[Event]) -> dict[int, list[str]]:
+        """Redact ``events`` in place; {event index: detectors that fired} for the events that changed."""
+        job = _Job()
+        if self.fields is None:
+            for i, ev in enumerate(events):
+                self._walk_dict(i, ev, "", job, top=True)
+        else:
+            for i, ev in enumerate(events):
+                for path in self.fields:
+                    loc = _resolve(ev, path)
+                    if loc is not None:
+                        self._visit(i, loc[0], loc[1], "", job)
+        results = self._results(job.texts) if job.texts else []
+        memo = self._memo
+        if job.index:
+            if len(memo) + len(job.index) > _MEMO_MAX_ENTRIES:
+                memo.clear()
+            for text, pos in job.index.items():
+                memo[text] = results[pos]
+        return _write_back(job, results)
+
+    def _queue(self, i: int, container: Any, key: Any, value: str, is_message: bool, job: _Job) -> None:
+        if len(value) < _MIN_SCAN_CHARS:
+            return
+        if is_message or len(value) > _MEMO_MAX_CHARS:
+            pos = len(job.texts)
+            job.texts.append(value)
+        else:
+            hit = self._memo.get(value, _MISS)
+            if hit is not _MISS:
+                if hit is not None:
+                    job.done.append((i, container, key, hit))  # type: ignore[arg-type]
+                return
+            pos = job.index.get(value, -1)
+            if pos < 0:
+                pos = job.index[value] = len(job.texts)
+                job.texts.append(value)
+        job.slots.append((i, container, key, pos))
+
+    def _string_field(self, i: int, container: Any, slot: Any, key: str, parent: str, value: str, job: _Job) -> None:
+        if parent:
+            det = self.key_rules.detector_for(key, parent)
+        else:
+            det = self._top_keys.get(key, _MISS)  # type: ignore[assignment]
+            if det is _MISS:
+                if len(self._top_keys) > _KEY_CACHE_MAX:
+                    self._top_keys.clear()
+                det = self._top_keys[key] = self.key_rules.detector_for(key, "")
+        if det is not None and self.key_rules.value_matches(det, value):
+            job.done.append((i, container, slot, (self.actions.replacement(det, value), (det,))))
+        else:
+            self._queue(i, container, slot, value, key == "message", job)
+
+    def _walk_dict(self, i: int, d: dict[str, Any], parent: str, job: _Job, top: bool = False) -> None:
         exclude = self.exclude_fields if top else ()
-        for k in d:
+        for k, val in d.items():
             if k in exclude:
                 continue
-            self._visit(d, k, parent, fired, drops)
-        for k in drops:
-            del d[k]
+            t = type(val)
+            if t is str:
+                self._string_field(i, d, k, k, parent, val, job)
+            elif t is dict:
+                self._walk_dict(i, val, k, job)
+            elif t is list:
+                self._walk_list(i, val, k, parent, job)
+            elif t is int:
+                self._visit_number(i, d, k, parent, val, job)
 
-    def _visit(self, d: dict[str, Any], k: str, parent: str, fired: list[str], drops: list[str]) -> None:
+    def _visit(self, i: int, d: dict[str, Any], k: str, parent: str, job: _Job) -> None:
         val = d[k]
         t = type(val)
         if t is str:
-            new, dets = self.redact_field(k, parent, val)
-            if new is not val:  # a finding, or a fail-closed timeout
-                fired.extend(dets)
-                if new is None:
-                    drops.append(k)
-                else:
-                    d[k] = new
+            self._string_field(i, d, k, k, parent, val, job)
         elif t is dict:
-            self._walk_dict(val, k, fired)
+            self._walk_dict(i, val, k, job)
         elif t is list:
-            self._walk_list(val, k, parent, fired)
+            self._walk_list(i, val, k, parent, job)
         elif t is int:
-            self._visit_number(d, k, parent, val, fired, drops)
+            self._visit_number(i, d, k, parent, val, job)
 
-    def _visit_number(self, d: dict[str, Any], k: str, parent: str, val: int, fired: list[str],
-                      drops: list[str]) -> None:
+    def _visit_number(self, i: int, d: dict[str, Any], k: str, parent: str, val: int, job: _Job) -> None:
         """An SSN or phone number parsed from JSON as an integer, under a telling key."""
         det = self.key_rules.detector_for(k, parent)
         if det in ("ssn", "phone") and self.key_rules.value_matches(det, str(val)):
-            fired.append(det)
-            rep = self.actions.replacement(det, str(val))
-            if rep is None:
-                drops.append(k)
-            else:
-                d[k] = rep
+            job.done.append((i, d, k, (self.actions.replacement(det, str(val)), (det,))))
 
-    def _walk_list(self, items: list[Any], key: str, parent: str, fired: list[str]) -> None:
-        keep: list[Any] = []
-        changed = False
-        for item in items:
+    def _walk_list(self, i: int, items: list[Any], key: str, parent: str, job: _Job) -> None:
+        for n, item in enumerate(items):
             t = type(item)
             if t is str:
-                new, dets = self.redact_field(key, parent, item)
-                if new is not item:
-                    fired.extend(dets)
-                    changed = True
-                    if new is None:
-                        continue
-                    item = new
+                self._string_field(i, items, n, key, parent, item, job)
             elif t is dict:
-                self._walk_dict(item, key, fired)
+                self._walk_dict(i, item, key, job)
             elif t is list:
-                self._walk_list(item, key, parent, fired)
-            keep.append(item)
-        if changed:
-            items[:] = keep
+                self._walk_list(i, item, key, parent, job)
+
+
+def _write_back(job: _Job, results: list[_Result | None]) -> dict[int, list[str]]:
+    """Replace or drop every changed value; {event index: detectors}."""
+    fired: dict[int, list[str]] = {}
+    drops: list[tuple[dict[str, Any], str]] = []
+    lists: dict[int, list[Any]] = {}
+    edits = [(i, c, k, results[pos]) for i, c, k, pos in job.slots]
+    edits.extend(job.done)
+    for i, container, key, res in edits:
+        if res is None:
+            continue
+        new, dets = res
+        if dets:
+            got = fired.get(i)
+            if got is None:
+                fired[i] = list(dets)
+            else:
+                got.extend(dets)
+        if new is not None:
+            container[key] = new
+        elif type(container) is list:
+            container[key] = _DROP
+            lists[id(container)] = container
+        else:
+            drops.append((container, key))
+    for d, k in drops:
+        d.pop(k, None)
+    for items in lists.values():
+        items[:] = [x for x in items if x is not _DROP]
+    return fired
 
 
 def _resolve(ev: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None:

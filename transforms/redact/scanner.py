@@ -1,12 +1,23 @@
-"""Find every detector's findings in a string: one prefilter pass, then exact regexes only where needed.
+"""Find every detector's findings in many strings: one prefilter pass per batch, then exact regexes in small windows.
 
 With hyperscan installed, every pattern of every enabled detector is compiled
-into one hyperscan database (prefilter mode, one report per pattern). One scan
-of the string says which patterns can match; only those run their exact
-stdlib ``re`` regex, and each candidate is validated (Luhn, mod-97, ...).
-Without hyperscan the prefilter is a lowercase-literal test per pattern. The
-exact regexes and validators decide in both cases, so both engines give the
-same findings; hyperscan only makes strings without candidates cheap.
+into one hyperscan database (prefilter mode). ``find_many`` joins a batch of
+strings with newlines and scans the whole buffer in one call; each report
+(pattern, end offset) is mapped back to its string. Only the reported
+patterns run their exact stdlib ``re`` regex, and only near the reports:
+
+* key patterns (``password=...``) walk back from the ``=`` to the start of
+  the key and ``match`` there, one attempt per key;
+* patterns of bounded width search a window around the reports
+  (``detectors`` promises that an ``hs`` match ends inside every ``rx`` match);
+* the few unbounded patterns search from the first report to the end.
+
+Each candidate is then validated (Luhn, mod-97, ...). Without hyperscan the
+prefilter is a lowercase-literal test per pattern and the regexes search the
+whole string. The exact regexes and validators decide in every case, so both
+engines give the same findings; hyperscan only makes strings without
+candidates cheap. Byte offsets equal character offsets only in ASCII strings:
+a non-ASCII string that hyperscan flags is searched whole.
 
 User patterns (``custom``) use the ``regex`` module with a timeout and always run.
 """
@@ -14,13 +25,15 @@ User patterns (``custom``) use the ``regex`` module with a timeout and always ru
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import regex
 
-from logferry.transforms.redact.detectors import BUILTIN, DetectorSpec, make_validators
+from logferry.transforms.redact.detectors import BUILTIN, DetectorSpec, PatternSpec, make_validators
 from logferry.transforms.redact.validators import Validator
 
 try:  # an accelerator, not a requirement: the wheel exists for x86_64/aarch64 Linux and macOS
@@ -47,21 +60,30 @@ class CustomTimeout(Exception):
     """A user pattern ran past its time budget on a string."""
 
 
-class _Compiled:
-    __slots__ = ("detector", "rx", "groups", "validate", "lits", "prio", "max_width")
+NO_FINDINGS: tuple[Finding, ...] = ()
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_Raw = list[tuple[int, int, int, int, str]]  # (match start, priority, value start, value end, detector)
+_Candidates = list[tuple["_Compiled", "list[int] | None"]]  # (pattern, hyperscan end offsets or None: search all)
 
-    def __init__(self, detector: str, rx: Any, validate: Validator | None,
-                 lits: tuple[str, ...] | None, prio: int) -> None:
+
+class _Compiled:
+    __slots__ = ("detector", "rx", "groups", "validate", "lits", "prio", "key_anchor", "value_head",
+                 "max_width", "reach")
+
+    def __init__(self, detector: str, rx: Any, validate: Validator | None, spec: PatternSpec | None, prio: int) -> None:
         self.detector = detector
         self.rx = rx
         names = rx.groupindex
         self.groups = tuple(names[g] for g in ("v", "v2", "v3", "value") if g in names)
         self.validate = validate
-        self.lits = lits
+        self.lits = spec.lits if spec else None
         self.prio = prio
-        # Longest possible match, when bounded: lets a scan start shortly before hyperscan's first hit.
-        width = _max_width(rx.pattern) if isinstance(rx, re.Pattern) else None
-        self.max_width = width if width is not None and width < 512 else None
+        self.key_anchor = spec.key_anchor if spec else False
+        self.value_head = spec.value_head if spec else 0
+        # Longest match, and how far past its start the regex may read (lookaheads): bound the search windows.
+        width, ahead = _widths(rx.pattern) if isinstance(rx, re.Pattern) else (None, None)
+        self.max_width = width
+        self.reach = width + ahead if width is not None and ahead is not None else None
 
 
 def hyperscan_available() -> bool:
@@ -69,7 +91,7 @@ def hyperscan_available() -> bool:
 
 
 class Scanner:
-    """All enabled detectors over one string at a time; ``find`` returns non-overlapping findings."""
+    """All enabled detectors; ``find_many`` returns each string's non-overlapping findings, in order."""
 
     def __init__(self, detectors: Sequence[str], *, keep_loopback: bool = True,
                  phone_regions: Sequence[str] = ("US",), custom: Sequence[CustomPattern] = (),
@@ -84,69 +106,125 @@ class Scanner:
             for p in spec.patterns:
                 flags = re.DOTALL if p.dotall else 0
                 val = validators[p.validator] if p.validator else None
-                self.patterns.append(_Compiled(spec.name, re.compile(p.rx, flags), val, p.lits, len(self.patterns)))
-                hs_exprs.append((p.hs or p.rx).encode())
+                self.patterns.append(_Compiled(spec.name, re.compile(p.rx, flags), val, p, len(self.patterns)))
+                hs = (p.hs_loopback_kept if keep_loopback and p.hs_loopback_kept else p.hs) or p.rx
+                hs_exprs.append(hs.encode())
                 hs_flags.append(_hs_flags(p.dotall))
         self.custom = [_Compiled(c.name, regex.compile(c.pattern), None, None, 1000 + i) for i, c in enumerate(custom)]
         self.custom_timeout_secs = custom_timeout_secs
         if engine == "hyperscan" and hyperscan is None:
             raise RuntimeError("engine 'hyperscan' requested but the hyperscan module is not installed")
         self.engine = "hyperscan" if engine in ("auto", "hyperscan") and hyperscan is not None and hs_exprs else "re"
-        self._hits: list[int] = []
+        self._hits: list[tuple[int, int]] = []
         self._db: Any = None
         if self.engine == "hyperscan":
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             self._db.compile(expressions=hs_exprs, ids=list(range(len(hs_exprs))), elements=len(hs_exprs),
                              flags=hs_flags)
-            hits = self._hits
+            append = self._hits.append
 
             def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-                hits.append((pid, to))
+                append((to, pid))
 
             self._on_match = on_match
 
-    def candidates(self, s: str) -> list[tuple[_Compiled, int]]:
-        """(pattern, where its exact search may start) for the patterns the prefilter says may match ``s``.
+    # --- prefilter ------------------------------------------------------------------------------
 
-        hyperscan reports where its first match of a pattern ends; every real match ends at or after
-        that, so a pattern of bounded width cannot start more than that width earlier. Offsets are
-        bytes, equal to characters only in ASCII strings; other strings are searched from 0.
-        """
+    def candidates_many(self, strings: Sequence[str]) -> dict[int, _Candidates]:
+        """For the strings the prefilter flags (by index): the patterns that may match, with report offsets."""
         if self._db is not None:
-            hits = self._hits
-            hits.clear()
-            self._db.scan(s.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match)
-            if not hits:
-                return []
-            pats = self.patterns
-            ascii_ = s.isascii()
-            out = []
-            for pid, to in sorted(hits):
-                p = pats[pid]
-                w = p.max_width
-                out.append((p, to - w if ascii_ and w is not None and to > w else 0))
-            return out
-        low = s.lower()
-        return [(p, 0) for p in self.patterns if p.lits is None or any(lit in low for lit in p.lits)]
+            return self._hyperscan_candidates(strings)
+        out: dict[int, _Candidates] = {}
+        for i, s in enumerate(strings):
+            low = s.lower()
+            cands: _Candidates = [(p, None) for p in self.patterns
+                                  if p.lits is None or any(lit in low for lit in p.lits)]
+            if cands:
+                out[i] = cands
+        return out
+
+    def _hyperscan_candidates(self, strings: Sequence[str]) -> dict[int, _Candidates]:
+        if not strings:
+            return {}
+        joined = "\n".join(strings)  # a match across the newline is only a spurious candidate, never a lost one
+        ascii_batch = joined.isascii()
+        if ascii_batch:
+            buf = joined.encode("ascii")
+            lengths: Sequence[int] = list(map(len, strings))
+        else:
+            encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+            buf = b"\n".join(encoded)
+            lengths = list(map(len, encoded))
+        starts = list(accumulate(lengths, lambda acc, n: acc + n + 1, initial=0))
+        hits = self._hits
+        hits.clear()
+        self._db.scan(buf, match_event_handler=self._on_match)
+        if not hits:
+            return {}
+        ends_by: dict[int, dict[int, list[int]]] = {}
+        for to, pid in hits:
+            i = bisect_right(starts, to - 1) - 1
+            per = ends_by.get(i)
+            if per is None:
+                per = ends_by[i] = {}
+            ends = per.get(pid)
+            if ends is None:
+                per[pid] = [to - starts[i]]
+            else:
+                ends.append(to - starts[i])
+        hits.clear()
+        pats = self.patterns
+        out: dict[int, _Candidates] = {}
+        for i, per in ends_by.items():
+            if ascii_batch or len(strings[i]) == lengths[i]:
+                out[i] = [(pats[pid], sorted(ends)) for pid, ends in sorted(per.items())]
+            else:
+                out[i] = [(pats[pid], None) for pid in sorted(per)]
+        return out
+
+    # --- exact stage ------------------------------------------------------------------------------
+
+    def find_many(self, strings: Sequence[str]) -> list[Sequence[Finding] | CustomTimeout]:
+        """Each string's validated findings (non-overlapping, in order), or the ``CustomTimeout`` it raised."""
+        flagged = self.candidates_many(strings)
+        out: list[Sequence[Finding] | CustomTimeout] = [NO_FINDINGS] * len(strings)
+        todo = range(len(strings)) if self.custom else sorted(flagged)
+        for i in todo:
+            try:
+                out[i] = self._exact(strings[i], flagged.get(i, ()))
+            except CustomTimeout as exc:
+                out[i] = exc
+        return out
 
     def find(self, s: str, exhaustive: bool = False) -> list[Finding]:
         """Validated findings in ``s``, non-overlapping, in order. Raises ``CustomTimeout``.
 
-        ``exhaustive`` skips the prefilter and runs every pattern (to test that the prefilter loses nothing).
+        ``exhaustive`` skips the prefilter and searches every pattern over the whole string
+        (to test that the prefilter and its windows lose nothing).
         """
-        pats = [(p, 0) for p in self.patterns] if exhaustive else self.candidates(s)
-        if not pats and not self.custom:
-            return []
-        raw: list[tuple[int, int, int, int, str]] = []  # (match start, priority, value start, value end, detector)
-        for p, start in pats:
-            _collect(p, s, raw, start=start)
+        if exhaustive:
+            return list(self._exact(s, [(p, None) for p in self.patterns]))
+        (res,) = self.find_many([s])
+        if isinstance(res, CustomTimeout):
+            raise res
+        return list(res)
+
+    def _exact(self, s: str, cands: _Candidates | tuple[()]) -> Sequence[Finding]:
+        raw: _Raw = []
+        for p, ends in cands:
+            if ends is None:
+                _search(p, s, raw, 0, len(s), None)
+            elif p.key_anchor:
+                _at_keys(p, s, raw, ends)
+            else:
+                _search(p, s, raw, 0, len(s), ends)
         for p in self.custom:
             try:
-                _collect(p, s, raw, self.custom_timeout_secs)
+                _search_custom(p, s, raw, self.custom_timeout_secs)
             except TimeoutError as exc:
                 raise CustomTimeout(p.detector) from exc
         if not raw:
-            return []
+            return NO_FINDINGS
         if len(raw) > 1:
             raw.sort()
         out: list[Finding] = []
@@ -159,42 +237,146 @@ class Scanner:
         return out
 
 
-def _collect(p: _Compiled, s: str, raw: list[tuple[int, int, int, int, str]], timeout: float | None = None,
-             start: int = 0) -> None:
+def _accept(p: _Compiled, s: str, m: re.Match[str], raw: _Raw) -> int:
+    """Validate one regex match; record it and return where the next search may start."""
+    a, b = m.span()
+    for g in p.groups:
+        if m.start(g) >= 0:
+            a, b = m.span(g)
+            break
+    end = b if p.validate is None else p.validate(s, a, b)
+    mstart = m.start()
+    if end > a:
+        raw.append((mstart, p.prio, a, end, p.detector))
+        return max(end, mstart + 1)
+    return mstart + 1  # a rejected candidate may hide a real one that starts inside it
+
+
+def _search(p: _Compiled, s: str, raw: _Raw, pos: int, n: int, ends: list[int] | None) -> None:
+    """Every match from ``pos`` on; with hyperscan ``ends``, only in windows a match can lie in.
+
+    A match [a, b) holds a prefilter end e with a < e <= b and b - a <= max_width, so a match
+    starting at or after ``pos`` starts no earlier than (first end > pos) - max_width, and no
+    match reads past (last end) + reach.
+    """
     search = p.rx.search
-    validate = p.validate
-    groups = p.groups
-    pos = start
-    n = len(s)
+    width = p.max_width
+    endpos = n
+    j = k = 0
+    if ends is not None:
+        k = len(ends)
+        if p.reach is not None:
+            endpos = min(n, ends[-1] + p.reach)
     while pos <= n:
-        m = search(s, pos, timeout=timeout) if timeout is not None else search(s, pos)
+        lo = pos
+        if ends is not None:
+            while j < k and ends[j] <= pos:
+                j += 1
+            if j == k:
+                return
+            if width is not None and ends[j] - width > pos:
+                lo = ends[j] - width
+        m = search(s, lo, endpos)
         if m is None:
             return
-        a, b = m.span()
-        for g in groups:
-            if m.start(g) >= 0:
-                a, b = m.span(g)
-                break
-        end = b if validate is None else validate(s, a, b)
-        mstart = m.start()
-        if end > a:
-            raw.append((mstart, p.prio, a, end, p.detector))
-            pos = max(end, mstart + 1)
-        else:
-            pos = mstart + 1  # a rejected candidate may hide a real one that starts inside it
+        pos = _accept(p, s, m, raw)
 
 
-def _max_width(pattern: str) -> int | None:
-    """The longest string ``pattern`` can match, or ``None`` when unbounded."""
+def _at_keys(p: _Compiled, s: str, raw: _Raw, ends: list[int]) -> None:
+    """Key patterns: from each prefilter end (after ``key"\\s*=`` and ``value_head`` characters of the value)
+    walk back to the start of the key and try the regex there only.
+
+    The walk mirrors the pattern: optional value quote, white space, ``:``/``=``, white space, optional key
+    quote, then the run of key characters. The regex's key-boundary lookbehind rejects any start inside
+    such a run, so the run's first character is the only place the regex can match.
+    """
+    match = p.rx.match
+    head = p.value_head
+    n = len(s)
+    starts: list[int] = []
+    for e in ends:
+        j = e - head
+        if j > n or j < 1:
+            continue
+        if head:
+            if s[j - 1] in "\"'":
+                j -= 1
+                if j > 0 and s[j - 1] == "\\":
+                    j -= 1
+            while j > 0 and s[j - 1].isspace():
+                j -= 1
+        if j < 1 or s[j - 1] not in ":=":
+            continue
+        j -= 1
+        while j > 0 and s[j - 1].isspace():
+            j -= 1
+        if j > 0 and s[j - 1] in "\"'":
+            j -= 1
+            if j > 0 and s[j - 1] == "\\":
+                j -= 1
+        r = j
+        while r > 0 and s[r - 1] in _KEY_CHARS:
+            r -= 1
+        if r < j:
+            starts.append(r)
+    pos = 0
+    for r in sorted(set(starts)):
+        if r < pos:
+            continue
+        m = match(s, r)
+        if m is not None:
+            pos = _accept(p, s, m, raw)
+
+
+def _search_custom(p: _Compiled, s: str, raw: _Raw, timeout: float) -> None:
+    search = p.rx.search
+    pos = 0
+    n = len(s)
+    while pos <= n:
+        m = search(s, pos, timeout=timeout)
+        if m is None:
+            return
+        pos = _accept(p, s, m, raw)
+
+
+def _widths(pattern: str) -> tuple[int | None, int | None]:
+    """(longest match, farthest lookahead reach past a position) of ``pattern``; ``None`` when unbounded."""
+    import re._constants as sre_c
     import re._parser as sre_parse  # the stdlib's own regex parser: exact, and no second grammar to keep
 
-    hi = sre_parse.parse(pattern).getwidth()[1]
-    return None if hi >= sre_parse.MAXREPEAT else int(hi)
+    tree = sre_parse.parse(pattern)
+    hi = tree.getwidth()[1]
+    width = None if hi >= sre_parse.MAXREPEAT else int(hi)
+    ahead = 0
+    stack = [tree]
+    while stack:
+        sub = stack.pop()
+        for op, av in sub.data:
+            if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+                direction, inner = av
+                if direction == 1:  # lookahead; lookbehinds read before the window, which re allows
+                    w = inner.getwidth()[1]
+                    if w >= sre_parse.MAXREPEAT:
+                        return width, None
+                    ahead = max(ahead, int(w))
+                stack.append(inner)
+            elif op is sre_c.BRANCH:
+                stack.extend(av[1])
+            elif op is sre_c.SUBPATTERN:
+                stack.append(av[-1])
+            elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+                stack.append(av[2])
+            elif op is sre_c.ATOMIC_GROUP:
+                stack.append(av)
+            elif op is sre_c.GROUPREF_EXISTS:
+                stack.extend(x for x in av[1:] if x is not None)
+    # A lookahead at the end of a match reads up to ``ahead`` characters past it.
+    return width, ahead
 
 
 def _hs_flags(dotall: bool) -> int:
-    """One report per pattern and scan; prefilter mode accepts lookarounds and backreferences as a superset."""
+    """Every report (no single match: one scan covers many strings); prefilter mode accepts lookarounds."""
     if hyperscan is None:
         return 0
-    f = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_PREFILTER
+    f = hyperscan.HS_FLAG_PREFILTER
     return f | hyperscan.HS_FLAG_DOTALL if dotall else f

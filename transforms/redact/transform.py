@@ -168,16 +168,14 @@ class RedactTransform(Transform):
             self.metrics.error("redact_pattern_timeout")
 
     def process(self, batch: Batch) -> Batch | None:
-        redact = self.redactor.redact_event
+        events = batch.events
         counts: dict[str, int] = {}
         tag = self.tag_detectors
-        for ev in batch.events:
-            fired = redact(ev)
-            if fired:
-                for d in fired:
-                    counts[d] = counts.get(d, 0) + 1
-                if tag:
-                    tag_event(ev, fired)
+        for i, fired in self.redactor.redact_events(events).items():
+            for d in fired:
+                counts[d] = counts.get(d, 0) + 1
+            if tag:
+                tag_event(events[i], fired)
         for d, n in counts.items():
             self._hits[d].inc(n)
         return batch

@@ -67,6 +67,10 @@ class CheckpointStore:
         self.entries[key] = Checkpoint(path=path, offset=offset, updated_at=time.time())
         self.dirty = True
 
+    def forget(self, key: str) -> None:
+        if self.entries.pop(key, None) is not None:
+            self.dirty = True
+
     def rekey(self, old: str, new: str) -> None:
         """Move a checkpoint to a new key (a short file reached the checksum size)."""
         cp = self.entries.pop(old, None)
@@ -80,6 +84,21 @@ class CheckpointStore:
             if cp.path == path and key.startswith(key_prefix):
                 return key
         return None
+
+    def prune(self, active: set[str], max_age_secs: float) -> int:
+        """Forget checkpoints not in ``active``, unchanged for ``max_age_secs``, whose path is gone (blocking).
+
+        Rotated files come and go; without this the document grows by one
+        entry per rotation forever.
+        """
+        cutoff = time.time() - max_age_secs
+        stale = [key for key, cp in list(self.entries.items())
+                 if key not in active and cp.updated_at < cutoff and not os.path.exists(cp.path)]
+        for key in stale:
+            self.entries.pop(key, None)
+        if stale:
+            self.dirty = True
+        return len(stale)
 
     def snapshot(self) -> bytes:
         """Encode the current state (on the loop thread, so ``save`` can run in a thread)."""

@@ -66,6 +66,8 @@ class FileReader:
         self.rotated = False           # renamed (seen under another path) or deleted
         self.finished = False          # fully read and closed
         self.last_growth = 0.0         # loop time of the last chunk with data
+        self.eof_at: float | None = None  # loop time the reader last found nothing to read
+        self.eof_wakes = 0             # the source's notification count at that time
         self.stream: Stream | None = None
         self.framer = LineFramer()
         self.multiline: MultilineAggregator | None = None

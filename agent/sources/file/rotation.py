@@ -11,6 +11,9 @@ file key). The cases it handles:
   copy, which has the same checksum key, continues from there, and the
   truncated file is reopened as a new file at offset 0.
 * **deleted while open**: drained, then closed ``rotate_wait_secs`` after its last growth.
+* **copytruncate of a file still shorter than the checksum window**: its
+  identity is its inode, which cannot move; the bytes already read are kept
+  for a minute, and a new file starting with them continues after them.
 * **gzip archives** of files already read have the same checksum key (it is
   computed on decompressed bytes), so they resume at the end: nothing is re-read.
 * **inode reuse**: a new checksum means a new file whatever the inode.
@@ -22,6 +25,7 @@ import asyncio
 import logging
 import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logferry.agent.sources.file.fingerprint import file_key, id_prefix, inode_key
@@ -36,6 +40,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DevIno = tuple[int, int]
+
+# Checkpoints of files gone for this long are forgotten; pruning runs at most this often.
+CHECKPOINT_EXPIRE_SECS = 7 * 24 * 3600.0
+PRUNE_EVERY_SECS = 300.0
+
+
+# A truncated short file's bytes are matched against new copies for this long.
+ORPHAN_KEEP_SECS = 60.0
+
+
+@dataclass
+class Orphan:
+    """What was read of a short (inode-keyed) file before it was truncated."""
+
+    prefix: bytes
+    dev_ino: DevIno
+    since: float
 
 
 def start_of_last_line(reader: FileReader, size: int) -> int:
@@ -57,6 +78,8 @@ class Tracker:
         self.streams: dict[str, Stream] = {}
         # Closed files and copies we decided not to read: (size, mtime_ns) at that time.
         self._settled_files: dict[DevIno, tuple[int, int]] = {}
+        self._pruned_at = 0.0
+        self._orphans: list[Orphan] = []
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -82,6 +105,9 @@ class Tracker:
             await self.open(path, st, startup=startup)
         self._settled_files = {k: v for k, v in self._settled_files.items() if k in inodes}
         self.source.files_changed()
+        if now - self._pruned_at >= PRUNE_EVERY_SECS:
+            self._pruned_at = now
+            await asyncio.to_thread(self.source.store.prune, set(self.streams), CHECKPOINT_EXPIRE_SECS)
 
     def _renamed(self, reader: FileReader, path: str) -> None:
         self.source.forget_path_metric(reader.path)
@@ -106,7 +132,7 @@ class Tracker:
             return
         store = self.source.store
         key = file_key(reader.head, st, policy)
-        if key.startswith("c:") and key not in self.streams and store.get(key) is None:
+        if startup and key.startswith("c:") and key not in self.streams and store.get(key) is None:
             # The file may have been short (tracked by inode) when the last run stopped.
             old = store.get(inode_key(st))
             if old is not None and old.path == path:
@@ -128,8 +154,14 @@ class Tracker:
         if stream is None:
             start = 0
             cp = store.get(key)
+            orphan = None
+            if cp is None and not startup:
+                await self._check_short_readers()
+                orphan = self._adopt(reader.head, dev_ino)
             if cp is not None:
                 start = cp.offset if gz or cp.offset <= st.st_size else 0
+            elif orphan is not None:
+                start = len(orphan.prefix)
             elif startup and self.cfg.read_from == "end":
                 if gz:
                     await asyncio.to_thread(reader.close)
@@ -164,10 +196,33 @@ class Tracker:
         stream.key = new_key
         self.streams[new_key] = stream
 
+    async def _check_short_readers(self) -> None:
+        """Notice truncation of open short files now, so a copy of one can continue it."""
+        short = [r for r in self.readers.values()
+                 if r.stream is not None and r.stream.key.startswith("i:") and r.head and r.gz is None]
+        if not short:
+            return
+        same = await asyncio.to_thread(lambda: [r.head_still_matches() for r in short])
+        for reader, ok in zip(short, same):
+            if not ok and not reader.finished:
+                await self.truncated(reader)
+
+    def _adopt(self, head: bytes, dev_ino: DevIno) -> Orphan | None:
+        """The orphan whose bytes this (other) file starts with: a copytruncate copy of a short file."""
+        now = asyncio.get_running_loop().time()
+        self._orphans = [o for o in self._orphans if now - o.since < ORPHAN_KEEP_SECS]
+        for orphan in self._orphans:
+            if orphan.dev_ino != dev_ino and head.startswith(orphan.prefix):
+                self._orphans.remove(orphan)
+                return orphan
+        return None
+
     def _retire(self, stream: Stream) -> None:
+        """The stream's content is gone: forget it and its checkpoint (late acks are ignored)."""
         stream.retired = True
         if self.streams.get(stream.key) is stream:
             del self.streams[stream.key]
+            self.source.store.forget(stream.key)
 
     # -- rotation ----------------------------------------------------------------------------
 
@@ -183,7 +238,12 @@ class Tracker:
         if stream is not None:
             stream.reader = None
             if stream.key.startswith("i:"):
-                self._retire(stream)  # an inode identity cannot move to a copy
+                # An inode identity cannot move to a copy, but a copy made while the file was
+                # still short starts with the bytes already read: remember them (see ``open``).
+                self._retire(stream)
+                if stream.read_pos > 0 and len(reader.head) >= stream.read_pos:
+                    loop_now = asyncio.get_running_loop().time()
+                    self._orphans.append(Orphan(reader.head[:stream.read_pos], reader.dev_ino, loop_now))
         try:
             st = await asyncio.to_thread(os.stat, reader.path)
         except OSError:

@@ -68,6 +68,7 @@ class FileSource(Source):
         self._ctx: SourceContext | None = None
         self._wake = asyncio.Event()
         self._scan_requested = False
+        self._wakes = 0  # notifications so far
         self._persist_lock = asyncio.Lock()
         self._synced_at = time.time()
         self._bytes_behind = gauge(*_BYTES_BEHIND)
@@ -121,13 +122,25 @@ class FileSource(Source):
         await self.tracker.scan(startup=True)
         last_scan = loop.time()
         shutdown = ctx.shutdown
+        poll_secs = self.cfg.poll_interval_ms / 1000.0
         while not shutdown.is_set():
             progressed = False
             for reader in list(self.tracker.readers.values()):
                 if shutdown.is_set():
                     return
-                if not reader.finished and await self._step(reader):
+                if reader.finished:
+                    continue
+                # A file at EOF is looked at again after the poll interval or a notification,
+                # so idle files cost no thread hop per chunk read from a busy one.
+                if (reader.eof_at is not None and reader.eof_wakes == self._wakes
+                        and loop.time() - reader.eof_at < poll_secs):
+                    continue
+                if await self._step(reader):
                     progressed = True
+                    reader.eof_at = None
+                else:
+                    reader.eof_at = loop.time()
+                    reader.eof_wakes = self._wakes
             if shutdown.is_set():
                 return
             now = loop.time()
@@ -144,7 +157,7 @@ class FileSource(Source):
                 last_scan = loop.time()
                 continue
             if not progressed:
-                timeout = min(self.cfg.poll_interval_ms / 1000.0,
+                timeout = min(poll_secs,
                               max(0.0, last_scan + self.cfg.rescan_interval_secs - now))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
@@ -211,6 +224,7 @@ class FileSource(Source):
     # -- waking and persisting ---------------------------------------------------------------
 
     def _on_change(self, structural: bool) -> None:
+        self._wakes += 1
         if structural:
             self._scan_requested = True
         self._wake.set()

@@ -145,7 +145,7 @@ class ChangeNotifier:
             if roots:
                 try:
                     await self._watch(roots, recursive, stop)
-                except (OSError, RuntimeError) as exc:
+                except Exception as exc:  # noqa: BLE001 (any watcher failure only costs latency)
                     # Notifications are an optimisation; rescans still find every file.
                     log.warning("file source: watching %s failed, relying on rescans: %s", roots, exc)
             if stop.is_set():

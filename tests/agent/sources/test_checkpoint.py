@@ -56,3 +56,17 @@ class TestCheckpointStore:
         assert store.get("i:1:2") is None
         cp = store.get("c:ff")
         assert cp is not None and cp.offset == 9
+
+    def test_prune_forgets_old_entries_of_missing_files(self, tmp_path: Path) -> None:
+        """``prune`` drops old entries of vanished files and keeps active, recent or existing ones."""
+        existing = tmp_path / "here.log"
+        existing.write_bytes(b"x")
+        store = CheckpointStore(tmp_path)
+        for key, path in (("gone", "/nope/a"), ("active", "/nope/b"), ("here", str(existing)), ("new", "/nope/c")):
+            store.update(key, path, 1)
+        for key in ("gone", "active", "here"):
+            store.entries[key].updated_at -= 1000
+        store.snapshot()
+        assert store.prune({"active"}, 500) == 1
+        assert sorted(store.entries) == ["active", "here", "new"]
+        assert store.dirty

@@ -8,6 +8,7 @@ import gzip
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -205,6 +206,30 @@ class TestFileSourceCheckpoints:
         assert first == numbered(0, 1500).decode().splitlines() + ["partial-no-newline-done"] + \
             numbered(1500, 2000).decode().splitlines()
 
+    async def test_resume_after_sigkill(self, tmp_path: Path) -> None:
+        """After SIGKILL mid-file, the next run resumes from the last checkpoint: no gaps, not from zero."""
+        log = tmp_path / "a.log"
+        log.write_bytes(numbered(0, 40_000))
+        out = tmp_path / "out.txt"
+        repo = Path(__file__).resolve().parents[3]
+        args = [sys.executable, "-m", "tests.agent.sources.tail_child", str(log), str(tmp_path / "data"), str(out)]
+        proc = await asyncio.create_subprocess_exec(*args, cwd=repo)
+        async with asyncio.timeout(DEADLINE_SECS):
+            while not out.exists() or out.stat().st_size < 300_000:
+                await asyncio.sleep(0.01)
+        proc.kill()
+        await proc.wait()
+        first = out.read_text().splitlines()
+        assert 0 < len(first) < 40_000
+        proc = await asyncio.create_subprocess_exec(*args, "--once", cwd=repo)
+        async with asyncio.timeout(DEADLINE_SECS):
+            assert await proc.wait() == 0
+        second = out.read_text().splitlines()[len(first):]
+        expected = numbered(0, 40_000).decode().splitlines()
+        assert set(first + second) == set(expected)
+        assert second and second[0] != expected[0]
+        assert second == expected[expected.index(second[0]):]
+
     async def test_errored_batches_are_read_again(self, tmp_path: Path) -> None:
         """Lines whose batch was not delivered (ERRORED) are read again after a restart (at least once)."""
         log = tmp_path / "a.log"
@@ -294,6 +319,61 @@ class TestFileSourceRotation:
             assert list(h.source.statistics()["files"]) == [str(log)]
         assert sorted(h.collector.messages()) == ["a", "b", "new"]
 
+    async def test_copy_seen_before_truncation_is_continued(self, tmp_path: Path) -> None:
+        """A copytruncate copy found before the truncation is later continued where the original stopped."""
+        log = tmp_path / "app.log"
+        log.write_bytes(numbered(0, 100))
+        cfg = make_config(include=[str(tmp_path / "app.log*")])
+        h = Harness(cfg, tmp_path / "data")
+        source, tracker = h.source, h.source.tracker
+        source._ctx = h.ctx  # driven step by step instead of through run()
+
+        async def read_all() -> None:
+            while any([await source._step(r) for r in list(tracker.readers.values())]):
+                pass
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(h.collector.run())
+            await tracker.scan(startup=True)
+            await read_all()
+            append(log, numbered(100, 200))           # written, not read yet
+            shutil.copyfile(log, tmp_path / "app.log.1")
+            await tracker.scan(startup=False)         # the copy: original unchanged, so not read
+            assert len(tracker.readers) == 1
+            truncate_and_write(log, numbered(1000, 1010))
+            await tracker.scan(startup=False)         # original truncated: the copy continues its stream
+            assert len(tracker.readers) == 2
+            await read_all()
+            await h.ctx.out.close()
+        expected = numbered(0, 200) + numbered(1000, 1010)
+        assert sorted(h.collector.messages()) == sorted(expected.decode().splitlines())
+
+    async def test_copy_of_short_file_is_continued(self, tmp_path: Path) -> None:
+        """A copytruncate copy of a file read while shorter than the fingerprint resumes after the bytes read."""
+        log = tmp_path / "app.log"
+        log.write_bytes(numbered(0, 2))  # 110 bytes: below the 256-byte fingerprint
+        cfg = make_config(include=[str(tmp_path / "app.log*")])
+        h = Harness(cfg, tmp_path / "data")
+        source, tracker = h.source, h.source.tracker
+        source._ctx = h.ctx
+
+        async def read_all() -> None:
+            while any([await source._step(r) for r in list(tracker.readers.values())]):
+                pass
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(h.collector.run())
+            await tracker.scan(startup=True)
+            await read_all()
+            append(log, numbered(2, 100))
+            shutil.copyfile(log, tmp_path / "app.log.1")
+            truncate_and_write(log, numbered(1000, 1010))
+            await tracker.scan(startup=False)
+            await read_all()
+            await h.ctx.out.close()
+        expected = numbered(0, 100) + numbered(1000, 1010)
+        assert sorted(h.collector.messages()) == sorted(expected.decode().splitlines())
+
     async def test_deleted_while_open(self, tmp_path: Path) -> None:
         """A deleted file is drained through the open descriptor, then closed."""
         log = tmp_path / "a.log"
@@ -326,6 +406,19 @@ class TestFileSourceRotation:
         assert len(h.collector.events) == 2001
         h2 = await run_once(cfg, tmp_path / "data")
         assert h2.collector.messages() == []
+
+    async def test_new_file_after_delete_is_read_from_start(self, tmp_path: Path) -> None:
+        """A file recreated at the same path (possibly reusing the inode) with new content is read from 0."""
+        log = tmp_path / "a.log"
+        log.write_bytes(numbered(0, 100))
+        cfg = make_config(include=[str(log)], **FAST)
+        async with running(cfg, tmp_path / "data") as h:
+            await h.collector.wait_for(lambda c: len(c.events) == 100)
+            os.unlink(log)
+            await asyncio.sleep(0.4)  # drained and closed
+            log.write_bytes(numbered(500, 520))
+            await h.collector.wait_for(lambda c: len(c.events) == 120)
+        assert h.collector.messages()[100:] == numbered(500, 520).decode().splitlines()
 
     async def test_truncated_in_place(self, tmp_path: Path) -> None:
         """A file truncated below the read offset is read again from the start."""

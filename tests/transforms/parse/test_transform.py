@@ -9,11 +9,13 @@ import msgspec
 import pytest
 
 from logferry.agent.component import BuildContext
-from logferry.agent.event import Batch, Event
+from logferry.agent.event import Batch, Event, LineOrigin
 from logferry.agent.telemetry import ComponentMetrics
 from logferry.transforms.parse.transform import ParseConfig, ParseTransform
 
 READ_TIME = "2026-11-24T00:00:00.000Z"
+# What a source sets: the read time, as both the event's time and its ingest time.
+READ = {"@timestamp": READ_TIME, "event.ingested": READ_TIME}
 
 
 def config(**fields: Any) -> ParseConfig:
@@ -21,7 +23,7 @@ def config(**fields: Any) -> ParseConfig:
 
 
 def run(cfg: ParseConfig, lines: list[str], common: Event | None = None) -> list[Event]:
-    batch = ParseTransform(cfg).process(Batch.from_lines(lines, {"@timestamp": READ_TIME} if common is None else common))
+    batch = ParseTransform(cfg).process(Batch.from_lines(lines, READ if common is None else common))
     assert batch is not None
     return batch.events
 
@@ -63,8 +65,8 @@ class TestParseTransform:
     def test_fields_replace_message(self) -> None:
         """Parsed fields are added as flat ECS keys and the leftover text replaces `message`."""
         [ev] = run(config(formats=["python_logging"]), ["2026-11-20 10:00:00,123 INFO [a.b] hello"])
-        assert ev == {"@timestamp": "2026-11-20T10:00:00.123Z", "message": "hello", "log.level": "info",
-                      "log.logger": "a.b"}
+        assert ev == {"@timestamp": "2026-11-20T10:00:00.123Z", "event.ingested": READ_TIME, "message": "hello",
+                      "log.level": "info", "log.logger": "a.b"}
 
     def test_first_matching_format_wins(self) -> None:
         """Formats are tried in order; the first that matches decides the fields."""
@@ -116,7 +118,7 @@ class TestParseTransform:
         cfg = config(formats=["logfmt"], target="app", types={"app.n": "int", "app.ok": "bool", "app.x": "float"},
                      keep_original=True)
         [ev] = run(cfg, ["n=3 ok=true x=1.5 y=z level=warn"])
-        assert ev == {"@timestamp": READ_TIME, "message": "n=3 ok=true x=1.5 y=z level=warn",
+        assert ev == {**READ, "message": "n=3 ok=true x=1.5 y=z level=warn",
                       "event.original": "n=3 ok=true x=1.5 y=z level=warn", "app.n": 3, "app.ok": True,
                       "app.x": 1.5, "app.y": "z", "log.level": "warn", "tags": ["_timestamp_missing"]}
 
@@ -132,3 +134,104 @@ class TestParseTransform:
         for name in ML_FORMATS:
             assert isinstance(config(formats=[name]).build, object)
             ParseTransform(config(formats=[name])).process(Batch.from_lines(["x"], {}))
+
+
+OOM_LINE = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+UVICORN_LINE = 'INFO:     127.0.0.1:1 - "GET / HTTP/1.1" 200 OK'
+
+
+class TestParseTags:
+    def test_preset_tags_are_added_to_source_tags_in_columns(self) -> None:
+        """A preset's tags (cuda_oom) are added to the source's line tags (`_multiline`), not put in their place."""
+        batch = Batch.from_lines(["x", OOM_LINE], READ, None, {1: ["_multiline"]})
+        out = ParseTransform(config(formats=["cuda_oom"])).process(batch)
+        assert out is not None
+        assert out.events[1]["tags"] == ["_multiline", "cuda_oom", "_timestamp_missing"]
+        assert out.events[1]["ml.cuda.requested_bytes"] == 2 * 1024**3
+
+    def test_preset_tags_are_added_to_event_tags(self) -> None:
+        """On built events too, a preset's tags join the event's existing tags."""
+        batch = Batch.from_events([{**READ, "message": OOM_LINE, "tags": ["_multiline"]}])
+        out = ParseTransform(config(formats=["auto"])).process(batch)
+        assert out is not None and out.events[0]["tags"] == ["_multiline", "cuda_oom", "_timestamp_missing"]
+
+    def test_failure_tag_does_not_change_shared_tags(self) -> None:
+        """Tagging one event never appends to a tag list other events of the batch share."""
+        shared = ["t"]
+        batch = Batch.from_events([{"message": "a", "tags": shared}, {"message": "b", "tags": shared}])
+        ParseTransform(config(formats=["json"])).process(batch)
+        assert shared == ["t"] and batch.events[1]["tags"] == ["t", "_parse_failure"]
+
+
+class TestSecondParseStep:
+    def steps(self, batch: Batch) -> Event:
+        first = ParseTransform(config(formats=["python_logging"], timestamp={"timezone": "UTC"}))
+        second = ParseTransform(config(formats=["uvicorn"], field="message"))
+        out = second.process(first.process(batch) or batch)
+        assert out is not None
+        return out.events[0]
+
+    def test_parsed_time_is_not_tagged_missing_in_columns(self) -> None:
+        """A second step without a time keeps the first step's time and does not tag it missing."""
+        line = "2026-11-20 10:00:00,123 INFO [uvicorn.access] " + UVICORN_LINE
+        ev = self.steps(Batch.from_lines([line], READ))
+        assert ev["@timestamp"] == "2026-11-20T10:00:00.123Z"
+        assert ev["http.response.status_code"] == 200 and "tags" not in ev
+
+    def test_parsed_time_is_not_tagged_missing_on_events(self) -> None:
+        """The same holds for built events: the tag means the event has only its read time."""
+        line = "2026-11-20 10:00:00,123 INFO [uvicorn.access] " + UVICORN_LINE
+        ev = self.steps(Batch.from_events([{**READ, "message": line}]))
+        assert ev["@timestamp"] == "2026-11-20T10:00:00.123Z" and "tags" not in ev
+
+    def test_read_time_only_is_tagged(self) -> None:
+        """An event whose time is still its read time (`event.ingested`) is tagged when no step finds one."""
+        [ev] = run(config(formats=["uvicorn"]), [UVICORN_LINE])
+        assert ev["@timestamp"] == READ_TIME and ev["tags"] == ["_timestamp_missing"]
+
+
+class TestRename:
+    def test_extracted_fields_get_the_wanted_names(self) -> None:
+        """`rename` stores extracted fields under the given names; an unparsed line keeps its own fields."""
+        cfg = config(formats=["python_logging"], rename={"@timestamp": "ts", "log.level": "level",
+                                                         "log.logger": "logger"})
+        a, b = run(cfg, ["2026-11-20 10:00:00,123 INFO [a.b] hello", "no match"])
+        assert a == {**READ, "ts": "2026-11-20T10:00:00.123Z", "level": "info", "logger": "a.b", "message": "hello"}
+        assert b == {**READ, "message": "no match", "tags": ["_parse_failure"]}
+
+    def test_rename_applies_to_every_format(self) -> None:
+        """Formats without a hot path (here json) are renamed too, on built events as well."""
+        batch = Batch.from_events([{**READ, "message": '{"level": "warn", "x": 1}'}])
+        out = ParseTransform(config(formats=["json"], rename={"log.level": "severity"})).process(batch)
+        assert out is not None and out.events[0] == {**READ, "message": '{"level": "warn", "x": 1}', "severity": "warn",
+                                                     "x": 1, "tags": ["_timestamp_missing"]}
+
+    @pytest.mark.parametrize("rename", [{"a": "a"}, {"tags": "t"}, {"a": ""}])
+    def test_invalid_rename_is_refused(self, rename: dict[str, str]) -> None:
+        """Renaming a field to itself, to nothing, or touching `tags` fails at load."""
+        with pytest.raises(msgspec.ValidationError, match="rename"):
+            config(rename=rename)
+
+
+class TestColumnarPath:
+    LINES = ["2026-11-20 10:00:00,123 INFO [a.b] hello", "plain", '{"msg": "m", "level": "error"}']
+
+    def test_columns_and_events_give_the_same_events(self) -> None:
+        """Parsing a columnar batch gives exactly the events parsing its built events gives."""
+        cfg = config(formats=["python_logging", "json"], keep_original=True, types={"n": "int"})
+        common = {**READ, "host.name": "h"}
+        columnar = ParseTransform(cfg).process(Batch.from_lines(self.LINES, common, LineOrigin("p-", [0, 40, 46])))
+        built = Batch.from_lines(self.LINES, common, LineOrigin("p-", [0, 40, 46]))
+        _ = built.events
+        eager = ParseTransform(cfg).process(built)
+        assert columnar is not None and eager is not None
+        assert not columnar.materialized
+        assert columnar.events == eager.events
+
+    def test_project_reads_columns(self) -> None:
+        """`project` of a parsed columnar batch gives the wanted fields without building events."""
+        cfg = config(formats=["python_logging"], rename={"log.level": "level"})
+        out = ParseTransform(cfg).process(Batch.from_lines(self.LINES[:2], READ))
+        assert out is not None
+        assert out.project(["level", "message"]) == [{"level": "info", "message": "hello"}, {"message": "plain"}]
+        assert not out.materialized
