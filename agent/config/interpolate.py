@@ -4,7 +4,7 @@ Expansion happens on the text (not on parsed values) so a variable can stand
 for any scalar, including numbers and booleans. ``$$`` is a literal ``$``; a
 ``$`` followed by anything else is left alone, so regex anchors such as
 ``error$`` need no escaping. ``:-`` uses the default when the variable is
-unset *or empty*, as in the shell.
+unset *or empty*, as in the shell. Whole-line comments are not expanded.
 
 Replacing ``${X}`` changes the length of the text, so the result keeps a map
 of every replacement: ``Interpolated.original_index`` turns a position in the
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 _TOKEN = re.compile(r"\$(?:\$|\{(?P<body>[^}\n]*)\}|(?P<open>\{))")
 _REFERENCE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
 _SYNTAX_HINT = "use ${NAME} or ${NAME:-default}, and $$ for a literal $"
+# Whole-line comments are left alone: a commented-out example may name variables nobody set.
+_COMMENT_LINE = re.compile(r"^[ \t]*#[^\n]*", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,12 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
     pieces: list[str] = []
     last = 0
     out_len = 0
+    comments = [(m.start(), m.end()) for m in _COMMENT_LINE.finditer(text)]
+    comment_starts = [c[0] for c in comments]
     for match in _TOKEN.finditer(text):
+        i = bisect.bisect_right(comment_starts, match.start()) - 1
+        if i >= 0 and match.start() < comments[i][1]:
+            continue
         value = _replacement(match, env, result.errors)
         before = text[last:match.start()]
         pieces.append(before)

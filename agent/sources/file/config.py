@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 import regex
-from logferry.agent.config.common import SourceConfig, Strict
 from msgspec import Meta
+
+from logferry.agent.config.common import SourceConfig, Strict
 
 if TYPE_CHECKING:
     from logferry.agent.component import BuildContext, Source
@@ -103,9 +104,6 @@ class FileSourceConfig(SourceConfig):
         for pattern in (*self.include, *self.exclude):
             if not pattern:
                 raise ValueError("include/exclude: empty glob pattern")
-        for pattern in self.include:
-            if not pattern.startswith("/"):
-                raise ValueError(f"include: glob {pattern!r} must be an absolute path")
 
     def build(self, ctx: BuildContext) -> Source:
         from logferry.agent.sources.file.source import FileSource

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,8 @@ class FileSource(Source):
         self.cfg = cfg
         self.component_id = ctx.component_id
         self.host = ctx.host_name
-        self.globs = GlobSet(cfg.include, cfg.exclude)
+        # Relative globs are relative to the working directory at start, like data_dir.
+        self.globs = GlobSet([os.path.abspath(p) for p in cfg.include], [os.path.abspath(p) for p in cfg.exclude])
         self.policy = FingerprintPolicy(cfg.fingerprint.strategy, cfg.fingerprint.bytes,
                                         cfg.fingerprint.ignored_header_bytes)
         self.store = CheckpointStore(ctx.data_dir)

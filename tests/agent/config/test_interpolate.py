@@ -79,3 +79,14 @@ class TestOriginalIndex:
         """After a `$$` escape the expanded text is one shorter, and positions still map back."""
         result = interpolate("$$ z", {})
         assert result.original_index(result.text.index("z")) == 3
+
+
+class TestComments:
+    def test_whole_line_comments_are_not_expanded(self) -> None:
+        """A variable named in a commented-out line is neither expanded nor an error."""
+        from logferry.agent.config.interpolate import interpolate
+
+        text = "a: ${A}\n  # b: ${UNSET_IN_COMMENT}\nc: 1 # ${A}\n"
+        out = interpolate(text, {"A": "x"})
+        assert out.errors == []
+        assert out.text == "a: x\n  # b: ${UNSET_IN_COMMENT}\nc: 1 # x\n"
