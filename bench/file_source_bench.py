@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import msgspec
+
 from logferry.agent.component import BuildContext, SourceContext
 from logferry.agent.sources.file.config import FileSourceConfig
 from logferry.agent.sources.file.source import FileSource
@@ -105,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             rates.append(count / elapsed)
             print(f"run {r}: {count} lines, {size / 1e6:.1f} MB in {elapsed:.3f}s = {count / elapsed / 1e6:.2f}M lines/s")
-        print(f"median: {statistics.median(rates) / 1e6:.2f}M lines/s ({size / args.lines:.0f} B/line)")
+        # The machine is shared and noisy: the best run shows what the code can do, the median what it did.
+        print(f"median: {statistics.median(rates) / 1e6:.2f}M lines/s, best: {max(rates) / 1e6:.2f}M lines/s "
+              f"({size / args.lines:.0f} B/line)")
     return 0
 
 

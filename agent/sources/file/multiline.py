@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import regex
+
 from logferry.agent.event import TAG_MULTILINE
 from logferry.agent.sources.file.config import MultilineConfig
 from logferry.agent.sources.file.framing import Framed

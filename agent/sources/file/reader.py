@@ -114,13 +114,18 @@ class FileReader:
         pos = self.framer.offset
         data = os.pread(self.fd, size, pos)
         self.size = os.fstat(self.fd).st_size
-        if len(self.head) < self.policy.head_bytes:
-            # Still short when opened: extend the known head, or notice it was rewritten.
-            head = os.pread(self.fd, self.policy.head_bytes, 0)
-            if not head.startswith(self.head):
+        head = self.head
+        want = self.policy.head_bytes
+        if len(head) < want and pos <= len(head):
+            # The file was short: the bytes just read extend the head. Taking them from this
+            # read (not a second one) keeps head and data from the same version of the file.
+            grown = head[:pos] + data[:want - pos]
+            if not grown.startswith(head):
                 return b"", True
-            self.head = head
-        elif self.head and os.pread(self.fd, len(self.head), 0) != self.head:
+            self.head = head = grown
+        # Checked after the read: if the file still starts with its head now, it had not been
+        # truncated when the data was read either.
+        if head and os.pread(self.fd, len(head), 0) != head:
             return b"", True
         if not data and self.size < pos:
             return b"", True

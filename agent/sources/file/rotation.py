@@ -107,6 +107,11 @@ class Tracker:
         self.source.files_changed()
         if now - self._pruned_at >= PRUNE_EVERY_SECS:
             self._pruned_at = now
+            # Streams of closed files with nothing in flight live on in their checkpoint only.
+            idle = [k for k, s in self.streams.items()
+                    if s.reader is None and (s.acks is None or s.acks.pending == 0)]
+            for key in idle:
+                del self.streams[key]
             await asyncio.to_thread(self.source.store.prune, set(self.streams), CHECKPOINT_EXPIRE_SECS)
 
     def _renamed(self, reader: FileReader, path: str) -> None:

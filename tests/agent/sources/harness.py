@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
 from logferry.agent.acks import AckStatus
 from logferry.agent.component import BuildContext, SourceContext
 from logferry.agent.event import Event

@@ -6,6 +6,7 @@ import traceback
 
 import msgspec
 import pytest
+
 from logferry.agent.event import TAG_INVALID_UTF8, TAG_MULTILINE
 from logferry.agent.sources.file.config import MultilineConfig
 from logferry.agent.sources.file.framing import Framed, LineFramer
