@@ -12,7 +12,7 @@ import pytest
 from logferry.agent.event import Batch
 from logferry.agent.sources.file.config import MultilineConfig
 from logferry.agent.sources.file.framing import Framed
-from logferry.agent.sources.file.multiline import PYTHON_TRACEBACK, MultilineAggregator
+from logferry.agent.sources.file.multiline import MultilineAggregator
 from logferry.transforms.parse.ml import (
     ML_FORMATS,
     parse_cuda_oom,
@@ -34,12 +34,10 @@ DATA = REPO / "tests" / "data" / "ml"
 CORPUS = REPO / ".." / "shared" / "corpus" / "ml"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared ML corpus (../shared/corpus/ml) not present")
 
-# TorchServe writes its log4j prefix on every line of a traceback, so the multiline rule must look past
-# it: the python_traceback preset's continuation rule, applied after the prefix, plus dotted exception
+# TorchServe writes its log4j prefix on every line of a traceback; the shipped `torchserve_traceback`
+# multiline preset looks past it (the python_traceback rule after the prefix, plus dotted exception
 # names that do not end in Error (onnxruntime's ...InvalidArgument).
 _TS_PREFIX = re.compile(r"^\S+ \[[A-Z ]+\] \S+ MODEL_LOG - ?")
-TORCHSERVE_TRACEBACK = (r"^\S+ \[[A-Z ]+\] \S+ MODEL_LOG -(?: |$)(?:" + PYTHON_TRACEBACK[1:]
-                        + r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+: )")
 
 
 def read_lines(path: Path) -> list[str]:
@@ -47,8 +45,8 @@ def read_lines(path: Path) -> list[str]:
 
 
 def join_multiline(lines: list[str]) -> list[str]:
-    """The events the file source's multiline aggregator makes of these lines (TorchServe traceback rule)."""
-    agg = MultilineAggregator(MultilineConfig(continue_pattern=TORCHSERVE_TRACEBACK))
+    """The events the file source's multiline aggregator makes of these lines (shipped TorchServe preset)."""
+    agg = MultilineAggregator(MultilineConfig(preset="torchserve_traceback"))
     offsets = list(itertools.accumulate((len(x) + 1 for x in lines), initial=0))
     end = offsets.pop()
     return agg.push(Framed(lines, offsets, {}, end), 0.0).lines + agg.flush(end).lines
@@ -376,3 +374,55 @@ class TestTracebackThroughParseTransforms:
         assert ev["@timestamp"] == "2022-11-05T00:04:14.141Z"
         assert (ev["error.type"], ev["error.message"]) == ("RuntimeError", "Could not infer dtype of dict")
         assert ev["error.stack_trace"].startswith("Traceback (most recent call last):\n  File ")
+
+
+class TestCheapPrechecks:
+    """The literal tests in front of each preset's regexes must never turn away a line the regexes take."""
+
+    def test_oom_in_any_case_is_found(self) -> None:
+        """The OOM check ignores case like the regex it guards."""
+        assert parse_cuda_oom("RuntimeError: cuda OUT OF MEMORY on device") is not None
+        assert parse_cuda_oom("2026 OOM when allocating tensor with shape[8,1024]") is not None
+        assert parse_cuda_oom("RuntimeError: expected scalar type Float") is None
+
+    def test_short_metric_keys_still_count(self) -> None:
+        """`lr`, `it` and `ppl` keys (aliases of core metrics) pass the hint check in any case."""
+        assert parse_training_progress("It: 7 LR=0.1") == {"ml.step": 7, "ml.learning_rate": 0.1}
+        assert parse_training_progress("ppl = 12.5") == {"ml.perplexity": 12.5}
+        assert parse_training_progress("trainLoss: 0.25") == {"ml.train_loss": 0.25}
+        assert parse_training_progress("split=3 limit=4 submit: 5") is None
+
+    def test_unquoted_braces_are_not_trainer_dicts(self) -> None:
+        """A brace pair with no quoted key cannot give a field and is refused before evaluation."""
+        assert parse_hf_trainer("shapes {1: 2, 3: 4}") is None
+        assert parse_hf_trainer("{\"loss\": 0.5}") == {"ml.loss": 0.5}
+
+    def test_keras_epoch_header_without_metrics(self) -> None:
+        """An `Epoch 3/10` header alone is still a Keras line; a steps bar without metrics is not."""
+        assert parse_keras("Epoch 3/10") == {"ml.epoch": 3, "ml.epochs_total": 10}
+        assert parse_keras("x - 12/50 [===>....]") is None
+
+    def test_vllm_dispatch_by_first_character(self) -> None:
+        """Lines of each vLLM kind are still told apart after the first-character dispatch."""
+        assert parse_vllm("INFO 06-10 12:00:01 api_server.py:12] ready")["log.origin.file.line"] == 12
+        assert parse_vllm("[2026-06-10 12:00:01,5] INFO: routed")["log.level"] == "INFO"
+        assert parse_vllm("[rank1]: boom")["ml.rank"] == 1
+        assert parse_vllm("Loading weights:  45%|####")["ml.progress_pct"] == 45
+        assert parse_vllm("plain words") is None
+        assert parse_torch_rank("rank1: boom") is None
+        assert parse_torchserve_metrics("Requests.Count:1|dims") is None
+        assert parse_vllm_access('GET / HTTP/1.1" 200') is None
+
+
+class TestAutoDispatch:
+    def test_auto_still_reaches_every_kind(self) -> None:
+        """`auto` picks the same presets after its first-character table gained the ML presets."""
+        lines = ["[rank2]: NCCL timeout", "Epoch 2/5", "torch.OutOfMemoryError: CUDA out of memory.",
+                 "Iteration 10, loss = 0.5", "   plain indented text", "INFO:root:hello"]
+        out = build(decode(ParseConfig, {"type": "parse", "formats": ["auto"]})).process(
+            Batch.from_lines(lines, {"@timestamp": "2026-11-24T00:00:00Z"}))
+        assert out is not None
+        a, b, c, d, e, f = out.events
+        assert a["ml.rank"] == 2 and b["ml.epoch"] == 2 and "cuda_oom" in c["tags"]
+        assert d["ml.loss"] == 0.5 and "_parse_failure" in e["tags"]
+        assert f["log.logger"] == "root" and f["message"] == "hello"

@@ -37,8 +37,10 @@ class MultilineConfig(Strict):
     """Joins several physical lines into one event (tracebacks, stack traces)."""
 
     preset: Annotated[
-        Literal["python_traceback", "java_stack"] | None,
-        Meta(description="Ready-made continuation rule: `python_traceback` or `java_stack`. "
+        Literal["python_traceback", "java_stack", "torchserve_traceback"] | None,
+        Meta(description="Ready-made continuation rule: `python_traceback`, `java_stack`, or "
+                         "`torchserve_traceback` (Python tracebacks inside TorchServe's "
+                         "`<time> [LEVEL] <thread> MODEL_LOG - ` lines). "
                          "Excludes `start_pattern` and `continue_pattern`."),
     ] = None
     start_pattern: Annotated[str | None, Meta(description=(

@@ -43,6 +43,14 @@ JAVA_STACK = (
     r"|(?:[a-zA-Z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:Exception|Error|Throwable)\b(?::|$))"
 )
 
+# TorchServe writes a model's stderr line by line behind its own log4j prefix, so the Python rule
+# applies after the prefix; its backends also raise dotted, suffix-less exception names
+# (onnxruntime's `...InvalidArgument: ...`), accepted here only behind that prefix.
+TORCHSERVE_TRACEBACK = (
+    r"^\S+ \[[A-Z ]+\] \S+ MODEL_LOG -(?: |$)(?:" + PYTHON_TRACEBACK[1:]
+    + r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+: )"
+)
+
 _USER_PATTERN_TIMEOUT_SECS = 0.1
 
 
@@ -52,6 +60,8 @@ def _matcher(cfg: MultilineConfig) -> tuple[Callable[[str], Any], bool]:
         return re.compile(PYTHON_TRACEBACK).match, False
     if cfg.preset == "java_stack":
         return re.compile(JAVA_STACK).match, False
+    if cfg.preset == "torchserve_traceback":
+        return re.compile(TORCHSERVE_TRACEBACK).match, False
     if cfg.start_pattern is not None:
         compiled = regex.compile(cfg.start_pattern)
         is_start = True
