@@ -288,3 +288,44 @@ class TestOnce:
         assert logferry("run", "--once", "-c", str(cfg)).returncode == 0
         seqs, _, _ = read_output(out)
         assert seqs == list(range(1500))
+
+
+class TestEventIds:
+    def test_copytruncate_of_a_file_that_started_short_gives_new_ids(self, tmp_path: Path) -> None:
+        """Lines written after a copytruncate never reuse the event.id of earlier lines at the same offsets.
+
+        A file first seen while shorter than the fingerprint window is identified by its inode,
+        which copytruncate keeps; reused ids would make Elasticsearch answer 409 and drop the new lines.
+        """
+        logs, out, cfg = setup(tmp_path)
+        log = logs / "app.log"
+
+        def lines(start: int, stop: int) -> str:
+            # Fixed width, so lines before and after the truncation sit at the same offsets.
+            return "".join(f"seq {i} {'x' * (12 - len(str(i)))}\n" for i in range(start, stop))
+
+        log.write_text(lines(0, 2))
+        agent = AgentProcess(cfg)
+        try:
+            agent.wait_for_log("Pipeline started.")
+            wait_for_all(out, 2, 20)
+            with open(log, "a") as f:
+                f.write(lines(2, 100))
+            wait_for_all(out, 100, 20)
+            shutil.copyfile(log, logs / "app.log.1")
+            os.truncate(log, 0)
+            with open(log, "a") as f:
+                f.write(lines(100, 102))  # short again: identified by its (unchanged) inode
+            wait_for_all(out, 102, 20)
+            with open(log, "a") as f:
+                f.write(lines(102, 200))
+            wait_for_all(out, 200, 30)
+            agent.signal(signal.SIGTERM)
+            assert agent.wait() == 0
+        finally:
+            if agent.proc.poll() is None:
+                agent.kill()
+        seqs, ids, _ = read_output(out)
+        assert sorted(set(seqs)) == list(range(200))
+        # Every distinct line has its own id (a replayed line would repeat its own id, never another's).
+        assert len(ids) == len(set(seqs))

@@ -15,6 +15,7 @@ move to another descriptor (a copytruncate copy, a gzip-compressed archive).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import zlib
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
 class Stream:
     """The read state of one file identity (key); the checkpoint follows ``committed``."""
 
-    def __init__(self, key: str, id_prefix: str, path: str, start: int, store: CheckpointStore,
-                 acknowledgements: bool) -> None:
+    def __init__(self, key: str, id_prefix: str | None, path: str, start: int, store: CheckpointStore,
+                 acknowledgements: bool, id_seed: str = "") -> None:
         self.key = key
+        # None for inode identities until the first line is known (see ``event_id_prefix``).
         self.id_prefix = id_prefix
+        self._id_seed = id_seed
         self.path = path
         self.read_pos = start     # where a new reader for this identity resumes (end of framed events)
         self.committed = start    # end of the longest settled prefix
@@ -42,6 +45,22 @@ class Stream:
         self.reader: FileReader | None = None
         self._store = store
         self.acks = OrderedAcks(self.advance) if acknowledgements else None
+
+    def event_id_prefix(self, head: bytes) -> str:
+        """The ``event.id`` prefix of this identity.
+
+        An inode identity is reused when a file is truncated and written again
+        (copytruncate), so the inode alone would give the new lines the ids of the
+        old lines at the same offsets, and Elasticsearch would answer 409 to them.
+        Hashing the first line in as well separates the incarnations, and stays
+        deterministic for a replay of the same content.
+        """
+        if self.id_prefix is None:
+            first = head.split(b"\n", 1)[0]
+            digest = hashlib.blake2b(first, digest_size=8).hexdigest()
+            self.id_prefix = hashlib.blake2b(f"{self._id_seed}\0{digest}".encode(),
+                                             digest_size=8).hexdigest() + "-"
+        return self.id_prefix
 
     def advance(self, position: int) -> None:
         """Every line before ``position`` is settled: move the checkpoint (in memory)."""

@@ -174,8 +174,10 @@ class Tracker:
                     return
                 start = await asyncio.to_thread(start_of_last_line, reader, st.st_size)
             src = self.source
-            stream = Stream(key, id_prefix(src.host, src.component_id, key), path, start, store,
-                            self.acknowledgements)
+            inode_identity = key.startswith("i:")
+            stream = Stream(key, None if inode_identity else id_prefix(src.host, src.component_id, key),
+                            path, start, store, self.acknowledgements,
+                            id_seed=f"{src.host}\0{src.component_id}\0{key}")
             store.update(key, path, start)
             self.streams[key] = stream
         start = stream.read_pos

@@ -217,7 +217,8 @@ class FileSource(Source):
                 part_lines, part_offsets = lines[first:last], offsets[first:last]
                 part_tags = {i - first: t for i, t in tags.items() if first <= i < last}
             token = stream.acks.open(end) if stream.acks is not None else None
-            batch = Batch.from_lines(part_lines, common, LineOrigin(stream.id_prefix, part_offsets), part_tags, token)
+            origin = LineOrigin(stream.event_id_prefix(reader.head), part_offsets)
+            batch = Batch.from_lines(part_lines, common, origin, part_tags, token)
             metrics.received(last - first, nbytes if first == 0 else 0)
             await out.send(batch)
             if token is None:
