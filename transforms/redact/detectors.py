@@ -11,9 +11,17 @@ mode. ``lits`` are lowercase literals of which one must occur for the pattern
 to match, used as the prefilter when hyperscan is not installed (``None``: no
 cheap literal exists, always run).
 
-Key patterns (``password=...``) set ``key_anchor``: their ``hs`` ends just
-after the ``:``/``=`` (plus ``value_head`` characters of the value), so the
-scanner can walk back to the start of the key and try ``rx`` there only.
+Anchored patterns (keys such as ``password=...``, e-mail addresses) set
+``anchor``: their ``rx`` opens with a lookbehind whose class holds every
+character of the run that follows (the key, the local part), so ``rx`` can
+only start where that run starts. A second prefilter, ``hs_anchor``, ends
+right after the ``:``/``=`` of a key or the first character after an ``@``;
+from there the scanner walks back to the start of the run and tries ``rx``
+there only (hyperscan's own start-of-match tracking costs more than the
+walk). ``hs`` may go on into the value to skip values the validator would
+reject anyway (``"password": null``, ``"${API_KEY}"``); the scanner ends
+every string with a newline so such a look at "the next character" is never
+cut off.
 
 Hyperscan reads bytes and knows only ASCII classes, so ``hs`` patterns spell
 Python's white-space class as ``WS`` (any byte of a non-ASCII character may be Unicode
@@ -35,6 +43,9 @@ from logferry.transforms.redact import validators as v
 B = r"(?<![A-Za-z0-9])"
 E = r"(?![A-Za-z0-9])"
 KB = r"(?<![A-Za-z0-9_.-])"  # key boundary: "password" but not "db_password_hash" or "x.password"
+# The same boundaries for hyperscan, which has no lookbehind: the start, or one character outside the class.
+HS_B = r"(?:^|[^A-Za-z0-9])"
+HS_B_DASH = r"(?:^|[^A-Za-z0-9-])"
 # key, optional closing quote (also JSON-escaped \"), then ':' or '='
 KEYSEP = r"""(?:\\?["'])?\s*[:=]\s*"""
 # a value: "double quoted", 'single quoted' (also escaped) or bare up to a delimiter
@@ -67,8 +78,12 @@ class PatternSpec:
     hs: str | None = None
     lits: tuple[str, ...] | None = None
     dotall: bool = False
-    key_anchor: bool = False
-    value_head: int = 0  # characters of the value that ``hs`` includes after the separator (key patterns)
+    anchor: str | None = None  # "key" or "local_part": how to walk back from an hs_anchor report
+    hs_anchor: str | None = None
+    anchor_width: int = 0  # longest key (anchor "key")
+    # Set when ``rx`` opens with (?<![run_class]) and every character it matches is in run_class: a match
+    # then starts where the run of such characters that holds any point of it starts.
+    run_class: str | None = None
     hs_loopback_kept: str | None = None  # a tighter ``hs`` when loopback addresses are never findings
 
 
@@ -84,23 +99,51 @@ WS = r"[\s\x1c-\x1f\x80-\xff]"
 KEY_HS_SEP = r"""(?:\\?["'])?""" + WS + "*[:=]"
 
 
-def _key_value(keys: str, validator: str, value: str = VALUE, value_hs: str = "", value_head: int = 0) -> PatternSpec:
+def _key_value(keys: str, validator: str, value: str = VALUE, value_hs: str = "") -> PatternSpec:
     lits = tuple(k for k in ("pass", "pwd", "secret", "token", "key", "name", "ssn", "social", "phone", "mobile",
                              "cell", "tel", "msisdn", "holder") if k in keys)
     return PatternSpec(KB + f"(?i:{keys})" + KEYSEP + value, validator, hs=f"(?i:{keys})" + KEY_HS_SEP + value_hs,
-                       lits=lits, key_anchor=True, value_head=value_head)
+                       lits=lits, **_key_anchor(keys))
+
+
+def _key_anchor(keys: str) -> dict[str, Any]:
+    import re._parser as sre_parse  # the stdlib's own parser: the exact longest key
+
+    return {"anchor": "key", "hs_anchor": f"(?i:{keys})" + KEY_HS_SEP,
+            "anchor_width": int(sre_parse.parse(f"(?i:{keys})").getwidth()[1])}
+
+
+# Value prefilters (after ``KEY_HS_SEP``) that leave out values validators.is_placeholder rejects, the
+# commonest non-secrets next to a password key. Each is a superset of the values the validator accepts.
+# A bare value (VALUE's v3) is a run of characters other than these (an '&' may be one: superset):
+_BARE_GOES_ON = r"""[^\s"'\\,;<>{}\[\]]"""
+# Quoted: not "${...}", "{{...}}", "<...>", "[...]", "%(...)s"; any other start, even "*", may be a secret.
+_DQ_NOT_TEMPLATE = r""""(?:[^"\\${<\[%]|\$[^{]|\{[^{]|%[^(])"""
+_SQ_NOT_TEMPLATE = r"""'(?:[^'\\${<\[%]|\$[^{]|\{[^{]|%[^(])"""
+# Bare: not exactly null/NULL (JSON null) and not only stars (password: ********). The character after
+# "null" or the stars may be the newline the scanner adds after every string.
+_BARE_NOT_NULL_OR_STARS = (r"""(?:[^\s"'\\,;<>{}\[\]nN*]|[nN](?:[^uU]|[uU](?:[^lL]|[lL](?:[^lL]|[lL]"""
+                           + _BARE_GOES_ON + r""")))|\*+[^*\s"'\\,;<>{}\[\]])""")
+PASSWORD_VALUE_HS = (WS + r"*(?:\\?(?:" + _DQ_NOT_TEMPLATE + "|" + _SQ_NOT_TEMPLATE + ")|"
+                     + _BARE_NOT_NULL_OR_STARS + ")")
+# validators.plausible_secret also wants 8+ characters; counted in quoted values only (their start is 1-2 chars).
+SECRET_VALUE_HS = (WS + r"*(?:\\?(?:" + _DQ_NOT_TEMPLATE + r"""[^"\\]{6}|""" + _SQ_NOT_TEMPLATE + r"""[^'\\]{6})|"""
+                   + _BARE_NOT_NULL_OR_STARS + ")")
 
 
 # IPv4 prefilter: the validator drops bare quads like 1.4.2.10 (one-digit head, no octet over two digits: a
 # version) unless an IP word precedes them, so the prefilter asks for a longer octet or that context.
-_IP4_BOUND = r"(?:^|[^A-Za-z0-9.])"
+# Before the quad: not [A-Za-z0-9.] (the regex's lookbehind), and none of the validator's version
+# prefixes "torch-", "Chrome/", "==", ">=", "@" right before it.
+_IP4_BOUND = r"(?:^|[^A-Za-z0-9./=@-]|(?:^|[^A-Za-z])/|(?:^|[^A-Za-z0-9])-|(?:^|[^=<>~])=)"
 _IP4_WORDS = r"(?i:ip|addr|address|client|remote|host|from|src|dst|peer|forwarded|for|to|server|upstream|//)"
 
 
 def _ipv4_hs(head2: str) -> str:
-    return (_IP4_BOUND + "(?:" + head2 + r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"
-            r"|\d\.(?:\d{3}\.\d{1,3}\.\d{1,3}|\d{1,3}\.\d{3}\.\d{1,3}|\d{1,3}\.\d{1,3}\.\d{3}))"
-            "|" + _IP4_WORDS + r"[^A-Za-z0-9_]{1,12}\d\.\d{1,2}\.\d{1,2}\.\d{1,2}")
+    # Ends at the first digit of the last octet where it can: one report per address, not one per digit.
+    return (_IP4_BOUND + "(?:" + head2 + r"\.\d{1,3}\.\d{1,3}\.\d"
+            r"|\d\.(?:\d{3}\.\d{1,3}\.\d|\d{1,3}\.\d{3}\.\d|\d{1,3}\.\d{1,3}\.\d{3}))"
+            "|" + _IP4_WORDS + r"[^A-Za-z0-9_]{1,12}\d\.\d{1,2}\.\d{1,2}\.\d")
 
 
 BUILTIN: tuple[DetectorSpec, ...] = (
@@ -128,7 +171,7 @@ BUILTIN: tuple[DetectorSpec, ...] = (
         KB + r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEYSEP
         + r"""(?:\\?["'])?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])""", "aws_secret",
         hs=r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEY_HS_SEP,
-        lits=("secret",), key_anchor=True),)),
+        lits=("secret",), **_key_anchor(r"aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key")),)),
     DetectorSpec("api_token", (
         PatternSpec(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})(?![A-Za-z0-9_])",
                     "token", hs=r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_)", lits=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
@@ -140,30 +183,34 @@ BUILTIN: tuple[DetectorSpec, ...] = (
         PatternSpec(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,40}" + E, "token", hs=r"hf_[A-Za-z0-9]{30}", lits=("hf_",)),
         PatternSpec(r"(?<![A-Za-z0-9_-])(?:AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,})(?![A-Za-z0-9_-])", "token",
                     hs=r"(?:AIza|ya29\.)", lits=("aiza", "ya29.")),
-        _key_value(SECRET_KEYS, "secret"),
+        _key_value(SECRET_KEYS, "secret", value_hs=SECRET_VALUE_HS),
     )),
-    DetectorSpec("password", (_key_value(PASSWORD_KEYS, "password"),)),
+    DetectorSpec("password", (_key_value(PASSWORD_KEYS, "password", value_hs=PASSWORD_VALUE_HS),)),
     DetectorSpec("email", (PatternSpec(
         r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
-        hs=r"(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2}", lits=("@", "%40")),)),
+        hs=r"(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2}", lits=("@", "%40"),
+        anchor="local_part", hs_anchor=r"[A-Za-z0-9._%+-](?:@|%40)[A-Za-z0-9]"),)),
     DetectorSpec("iban", (PatternSpec(
         B + r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" + E, "iban",
-        hs=r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4} ?[A-Z0-9]{3}"),)),
+        hs=HS_B + r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4} ?[A-Z0-9]{3}"),)),
     DetectorSpec("credit_card", (PatternSpec(
         r"(?<![A-Za-z0-9-])\d{4}(?:[ -]?\d){8,15}" + E, "card",
         # every card brand starts with 2-6 (validators.card_brand); epoch millis and most ids start with 1
-        hs=r"(?:^|[^A-Za-z0-9-])[2-6]\d{3}(?:[ -]?\d){8}"),)),
+        hs=HS_B_DASH + r"[2-6]\d{3}(?:[ -]?\d){8}"),)),
     DetectorSpec("ssn", (
-        PatternSpec(r"(?<![A-Za-z0-9-])\d{3}([- ])\d{2}\1\d{4}(?![A-Za-z0-9-])", "ssn", hs=r"\d{3}[- ]\d{2}[- ]\d{4}"),
+        PatternSpec(r"(?<![A-Za-z0-9-])\d{3}([- ])\d{2}\1\d{4}(?![A-Za-z0-9-])", "ssn",
+                    hs=HS_B_DASH + r"[0-8]\d\d[- ]\d{2}[- ]\d{4}"),  # no SSN area is 9xx (validators.ssn_ok)
         _key_value(SSN_KEYS, "ssn", r"""(?:\\?["'])?(?P<v>\d{3}[- ]?\d{2}[- ]?\d{4})(?![0-9])"""),
     )),
     DetectorSpec("phone", (
         PatternSpec(r"(?<![A-Za-z0-9+-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![A-Za-z0-9-])", "phone",
-                    hs=r"\+\d{1,3}[ .(-]{0,2}\d", lits=("+",)),
+                    # no country code starts with 0 ("+0000" in a timestamp is no phone number)
+                    hs=r"(?:^|[^A-Za-z0-9+-])\+[1-9]\d{0,2}[ .(-]{0,2}\d", lits=("+",)),
         PatternSpec(r"(?<![A-Za-z0-9-])(?:\(\d{2,5}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{3}[.-]\d{3}[.-]\d{4}|\d{3} \d{3} \d{4}"
                     r"|0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}|0\d(?:[ .]\d{2}){4})(?![A-Za-z0-9-])", "phone",
-                    hs=r"(?:\(\d{2,5}\)[ .-]?\d{3}|\d{3}[ .-]\d{3}[ .-]\d{4}|0\d{1,4}[ -]\d{3}|0\d[ .]\d\d[ .]\d\d)"),
+                    hs=HS_B_DASH + r"(?:\(\d{2,5}\)[ .-]?\d{3}|\d{3}[ .-]\d{3}[ .-]\d{4}|0\d{1,4}[ -]\d{3}"
+                                      r"|0\d[ .]\d\d[ .]\d\d)"),
         _key_value(PHONE_KEYS, "phone", r"""(?:\\?["'])?(?P<v>\+?\d[\d .()-]{5,18}\d)"""),
     )),
     DetectorSpec("mac", (PatternSpec(
@@ -172,15 +219,17 @@ BUILTIN: tuple[DetectorSpec, ...] = (
         hs=r"(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}"),)),
     DetectorSpec("ipv6", (PatternSpec(
         r"(?:(?<![A-Za-z0-9:.])\[" + IP6 + r"\]|(?<![A-Za-z0-9:.\[])" + IP6 + r"(?![A-Za-z0-9:\]]))", "ipv6",
-        hs=f"(?:::|(?:{HEX}{{1,4}}:){{7}}{HEX})", lits=("::", ":")),)),
+        hs=f"(?:::|(?:{HEX}{{1,4}}:){{7}}{HEX})", lits=("::", ":"),
+        # without "::1" and "::" alone ("[::1]:8080", "a[::2]"), which are never findings then
+        hs_loopback_kept=f"(?:{HEX}::|::(?:[02-9A-Fa-f]|1[0-9A-Fa-f:.])|(?:{HEX}{{1,4}}:){{7}}{HEX})"),)),
     DetectorSpec("ipv4", (PatternSpec(
         r"(?<![A-Za-z0-9.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
         r"(?![A-Za-z0-9]|\.\d)", "ipv4",
         hs=_ipv4_hs(r"\d{2,3}"), hs_loopback_kept=_ipv4_hs(r"(?:\d\d|[02-9]\d\d|1[013-9]\d|12[0-68-9])"),
-        lits=(".",)),)),
+        lits=(".",), run_class="A-Za-z0-9."),)),
     # a name starts with a capital letter (validators.validate_person_name): "name=resnet50" is not flagged
     DetectorSpec("person_name", (_key_value(NAME_KEYS, "person_name", NAME_VALUE,
-                                            value_hs=WS + r"""*(?:\\?["'])?[A-Z\x80-\xff]""", value_head=1),)),
+                                            value_hs=WS + r"""*(?:\\?["'])?[A-Z\x80-\xff]"""),)),
 )
 
 BUILTIN_NAMES: tuple[str, ...] = tuple(d.name for d in BUILTIN)

@@ -34,7 +34,7 @@ _DROP = object()  # marks list items to remove
 class _Job:
     """One batch's queued strings and where their results go."""
 
-    __slots__ = ("texts", "index", "slots", "done")
+    __slots__ = ("done", "index", "slots", "texts")
 
     def __init__(self) -> None:
         self.texts: list[str] = []  # strings to scan
@@ -102,8 +102,7 @@ class Redactor:
         """Redact ``events`` in place; {event index: detectors that fired} for the events that changed."""
         job = _Job()
         if self.fields is None:
-            for i, ev in enumerate(events):
-                self._walk_dict(i, ev, "", job, top=True)
+            self._walk_top(events, job)
         else:
             for i, ev in enumerate(events):
                 for path in self.fields:
@@ -118,6 +117,68 @@ class Redactor:
             for text, pos in job.index.items():
                 memo[text] = results[pos]
         return _write_back(job, results)
+
+    def _walk_top(self, events: list[Event], job: _Job) -> None:
+        """The hot path: top-level fields of every event. Same steps as ``_string_field`` and ``_queue``, inlined.
+
+        Events of a batch read from a file share their common values (``host.name``, ``log.file.path``)
+        as the same objects: once such a value proved to need nothing, later events skip it by identity.
+        """
+        exclude = self.exclude_fields
+        top_keys = self._top_keys
+        memo = self._memo
+        value_matches = self.key_rules.value_matches
+        texts, index, slots, done = job.texts, job.index, job.slots, job.done
+        settled: dict[str, object] = {}  # key -> the value object under it that needs no work
+        for i, ev in enumerate(events):
+            for k, val in ev.items():
+                if settled.get(k) is val:
+                    continue
+                t = type(val)
+                if t is str:
+                    if k in exclude:
+                        continue
+                    det = top_keys.get(k, _MISS)
+                    if det is _MISS:
+                        det = self._top_key(k)
+                    if det is not None and value_matches(det, val):  # type: ignore[arg-type]
+                        done.append((i, ev, k, (self.actions.replacement(det, val), (det,))))  # type: ignore[arg-type]
+                    elif len(val) < _MIN_SCAN_CHARS:
+                        settled[k] = val
+                    elif k == "message" or len(val) > _MEMO_MAX_CHARS:
+                        slots.append((i, ev, k, len(texts)))
+                        texts.append(val)
+                    else:
+                        hit = memo.get(val, _MISS)
+                        if hit is not _MISS:
+                            if hit is None:
+                                settled[k] = val
+                            else:
+                                done.append((i, ev, k, hit))  # type: ignore[arg-type]
+                            continue
+                        pos = index.get(val, -1)
+                        if pos < 0:
+                            pos = index[val] = len(texts)
+                            texts.append(val)
+                        slots.append((i, ev, k, pos))
+                elif k in exclude:
+                    continue
+                elif t is dict:
+                    self._walk_dict(i, val, k, job)
+                elif t is list:
+                    self._walk_list(i, val, k, "", job)
+                elif t is int:
+                    det = top_keys.get(k, _MISS)
+                    if det is _MISS:
+                        det = self._top_key(k)
+                    if det in ("ssn", "phone"):
+                        self._visit_number(i, ev, k, "", val, job)
+
+    def _top_key(self, key: str) -> str | None:
+        if len(self._top_keys) > _KEY_CACHE_MAX:
+            self._top_keys.clear()
+        det = self._top_keys[key] = self.key_rules.detector_for(key, "")
+        return det
 
     def _queue(self, i: int, container: Any, key: Any, value: str, is_message: bool, job: _Job) -> None:
         if len(value) < _MIN_SCAN_CHARS:
@@ -143,9 +204,7 @@ class Redactor:
         else:
             det = self._top_keys.get(key, _MISS)  # type: ignore[assignment]
             if det is _MISS:
-                if len(self._top_keys) > _KEY_CACHE_MAX:
-                    self._top_keys.clear()
-                det = self._top_keys[key] = self.key_rules.detector_for(key, "")
+                det = self._top_key(key)
         if det is not None and self.key_rules.value_matches(det, value):
             job.done.append((i, container, slot, (self.actions.replacement(det, value), (det,))))
         else:
@@ -200,12 +259,9 @@ def _write_back(job: _Job, results: list[_Result | None]) -> dict[int, list[str]
     fired: dict[int, list[str]] = {}
     drops: list[tuple[dict[str, Any], str]] = []
     lists: dict[int, list[Any]] = {}
-    edits = [(i, c, k, results[pos]) for i, c, k, pos in job.slots]
-    edits.extend(job.done)
-    for i, container, key, res in edits:
-        if res is None:
-            continue
-        new, dets = res
+    changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results[pos]) is not None]
+    changed.extend(job.done)
+    for i, container, key, (new, dets) in changed:
         if dets:
             got = fired.get(i)
             if got is None:

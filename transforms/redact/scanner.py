@@ -6,9 +6,12 @@ strings with newlines and scans the whole buffer in one call; each report
 (pattern, end offset) is mapped back to its string. Only the reported
 patterns run their exact stdlib ``re`` regex, and only near the reports:
 
-* key patterns (``password=...``) walk back from the ``=`` to the start of
-  the key and ``match`` there, one attempt per key;
-* patterns of bounded width search a window around the reports
+* anchored patterns (``password=...``, e-mail) have a second prefilter that
+  ends at the key's ``=`` or after the ``@``; the scanner walks back to the
+  start of the key or local part and tries ``match`` there only;
+* a pattern whose match is one run of characters its lookbehind excludes
+  (IPv4) is matched at the start of the run that holds the report;
+* other patterns of bounded width search a window around the reports
   (``detectors`` promises that an ``hs`` match ends inside every ``rx`` match);
 * the few unbounded patterns search from the first report to the end.
 
@@ -28,11 +31,13 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import methodcaller, not_
 from typing import Any, NamedTuple
 
 import regex
 
+from logferry.transforms.redact.anchors import key_starts, local_part_starts, run_starts, widths
 from logferry.transforms.redact.detectors import BUILTIN, DetectorSpec, PatternSpec, make_validators
 from logferry.transforms.redact.validators import Validator
 
@@ -61,14 +66,16 @@ class CustomTimeout(Exception):
 
 
 NO_FINDINGS: tuple[Finding, ...] = ()
-_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+ANCHOR_ID = 1 << 16  # hyperscan id of a pattern's anchor prefilter: this plus the pattern's index
+_ENCODE = methodcaller("encode", "utf-8", "surrogatepass")
+_PLUS_ONE = (1).__add__  # a string's length plus its separator
 _Raw = list[tuple[int, int, int, int, str]]  # (match start, priority, value start, value end, detector)
 _Candidates = list[tuple["_Compiled", "list[int] | None"]]  # (pattern, hyperscan end offsets or None: search all)
 
 
 class _Compiled:
-    __slots__ = ("detector", "rx", "groups", "validate", "lits", "prio", "key_anchor", "value_head",
-                 "max_width", "reach")
+    __slots__ = ("anchor", "anchor_width", "detector", "groups", "lits", "max_width", "prio", "reach", "run", "rx",
+                 "validate")
 
     def __init__(self, detector: str, rx: Any, validate: Validator | None, spec: PatternSpec | None, prio: int) -> None:
         self.detector = detector
@@ -78,10 +85,12 @@ class _Compiled:
         self.validate = validate
         self.lits = spec.lits if spec else None
         self.prio = prio
-        self.key_anchor = spec.key_anchor if spec else False
-        self.value_head = spec.value_head if spec else 0
+        self.anchor = spec.anchor if spec else None
+        self.anchor_width = spec.anchor_width if spec else 0
+        # matched on a reversed window: the length of the run of run_class characters that ends there
+        self.run = re.compile(f"[{spec.run_class}]*") if spec and spec.run_class else None
         # Longest match, and how far past its start the regex may read (lookaheads): bound the search windows.
-        width, ahead = _widths(rx.pattern) if isinstance(rx, re.Pattern) else (None, None)
+        width, ahead = widths(rx.pattern) if isinstance(rx, re.Pattern) else (None, None)
         self.max_width = width
         self.reach = width + ahead if width is not None and ahead is not None else None
 
@@ -102,6 +111,7 @@ class Scanner:
         self.patterns: list[_Compiled] = []
         hs_exprs: list[bytes] = []
         hs_flags: list[int] = []
+        hs_ids: list[int] = []
         for spec in specs:
             for p in spec.patterns:
                 flags = re.DOTALL if p.dotall else 0
@@ -109,7 +119,12 @@ class Scanner:
                 self.patterns.append(_Compiled(spec.name, re.compile(p.rx, flags), val, p, len(self.patterns)))
                 hs = (p.hs_loopback_kept if keep_loopback and p.hs_loopback_kept else p.hs) or p.rx
                 hs_exprs.append(hs.encode())
+                hs_ids.append(len(self.patterns) - 1)
                 hs_flags.append(_hs_flags(p.dotall))
+                if p.hs_anchor:
+                    hs_exprs.append(p.hs_anchor.encode())
+                    hs_ids.append(ANCHOR_ID + len(self.patterns) - 1)
+                    hs_flags.append(_hs_flags(False))
         self.custom = [_Compiled(c.name, regex.compile(c.pattern), None, None, 1000 + i) for i, c in enumerate(custom)]
         self.custom_timeout_secs = custom_timeout_secs
         if engine == "hyperscan" and hyperscan is None:
@@ -119,8 +134,7 @@ class Scanner:
         self._db: Any = None
         if self.engine == "hyperscan":
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self._db.compile(expressions=hs_exprs, ids=list(range(len(hs_exprs))), elements=len(hs_exprs),
-                             flags=hs_flags)
+            self._db.compile(expressions=hs_exprs, ids=hs_ids, elements=len(hs_exprs), flags=hs_flags)
             append = self._hits.append
 
             def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
@@ -146,22 +160,23 @@ class Scanner:
     def _hyperscan_candidates(self, strings: Sequence[str]) -> dict[int, _Candidates]:
         if not strings:
             return {}
-        joined = "\n".join(strings)  # a match across the newline is only a spurious candidate, never a lost one
-        ascii_batch = joined.isascii()
-        if ascii_batch:
-            buf = joined.encode("ascii")
-            lengths: Sequence[int] = list(map(len, strings))
-        else:
-            encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
-            buf = b"\n".join(encoded)
-            lengths = list(map(len, encoded))
-        starts = list(accumulate(lengths, lambda acc, n: acc + n + 1, initial=0))
+        # A match across a newline is only a spurious candidate, never a lost one. The last newline lets
+        # a key pattern's look at "the character after the value" see one after the last string too.
+        joined = "\n".join(strings) + "\n"
+        buf = joined.encode("utf-8", "surrogatepass")
+        lengths = list(map(len, strings))
+        wide: set[int] = set()  # strings with non-ASCII characters: byte offsets differ from character offsets
+        if len(buf) != len(joined):
+            wide.update(compress(range(len(strings)), map(not_, map(str.isascii, strings))))
+            for i in wide:
+                lengths[i] = len(_ENCODE(strings[i]))
+        starts = list(accumulate(map(_PLUS_ONE, lengths), initial=0))
         hits = self._hits
         hits.clear()
         self._db.scan(buf, match_event_handler=self._on_match)
         if not hits:
             return {}
-        ends_by: dict[int, dict[int, list[int]]] = {}
+        ends_by: dict[int, dict[int, list[int]]] = {}  # string -> pattern id -> match ends
         for to, pid in hits:
             i = bisect_right(starts, to - 1) - 1
             per = ends_by.get(i)
@@ -176,10 +191,21 @@ class Scanner:
         pats = self.patterns
         out: dict[int, _Candidates] = {}
         for i, per in ends_by.items():
-            if ascii_batch or len(strings[i]) == lengths[i]:
-                out[i] = [(pats[pid], sorted(ends)) for pid, ends in sorted(per.items())]
-            else:
-                out[i] = [(pats[pid], None) for pid in sorted(per)]
+            cands: _Candidates = []
+            for pid, ends in per.items():
+                if pid >= ANCHOR_ID:
+                    continue
+                p = pats[pid]
+                if p.anchor:  # walk back from the anchor reports; none means the regex cannot match either
+                    ends = per.get(ANCHOR_ID + pid)  # type: ignore[assignment]
+                    if ends is None:
+                        continue
+                if i in wide:
+                    cands.append((p, None))
+                else:
+                    cands.append((p, ends if len(ends) == 1 else sorted(ends)))
+            if cands:
+                out[i] = cands
         return out
 
     # --- exact stage ------------------------------------------------------------------------------
@@ -214,8 +240,12 @@ class Scanner:
         for p, ends in cands:
             if ends is None:
                 _search(p, s, raw, 0, len(s), None)
-            elif p.key_anchor:
-                _at_keys(p, s, raw, ends)
+            elif p.anchor == "key":
+                _at_starts(p, s, raw, key_starts(s, ends, p.anchor_width + 1))
+            elif p.anchor == "local_part":
+                _at_starts(p, s, raw, local_part_starts(s, ends))
+            elif p.run is not None and p.max_width is not None:
+                _at_starts(p, s, raw, run_starts(p.run, s, ends, p.max_width + 1))
             else:
                 _search(p, s, raw, 0, len(s), ends)
         for p in self.custom:
@@ -282,46 +312,12 @@ def _search(p: _Compiled, s: str, raw: _Raw, pos: int, n: int, ends: list[int] |
         pos = _accept(p, s, m, raw)
 
 
-def _at_keys(p: _Compiled, s: str, raw: _Raw, ends: list[int]) -> None:
-    """Key patterns: from each prefilter end (after ``key"\\s*=`` and ``value_head`` characters of the value)
-    walk back to the start of the key and try the regex there only.
-
-    The walk mirrors the pattern: optional value quote, white space, ``:``/``=``, white space, optional key
-    quote, then the run of key characters. The regex's key-boundary lookbehind rejects any start inside
-    such a run, so the run's first character is the only place the regex can match.
-    """
+def _at_starts(p: _Compiled, s: str, raw: _Raw, starts: list[int]) -> None:
+    """Try the regex only at ``starts``, the only places a match can start (in order, as a search would)."""
     match = p.rx.match
-    head = p.value_head
-    n = len(s)
-    starts: list[int] = []
-    for e in ends:
-        j = e - head
-        if j > n or j < 1:
-            continue
-        if head:
-            if s[j - 1] in "\"'":
-                j -= 1
-                if j > 0 and s[j - 1] == "\\":
-                    j -= 1
-            while j > 0 and s[j - 1].isspace():
-                j -= 1
-        if j < 1 or s[j - 1] not in ":=":
-            continue
-        j -= 1
-        while j > 0 and s[j - 1].isspace():
-            j -= 1
-        if j > 0 and s[j - 1] in "\"'":
-            j -= 1
-            if j > 0 and s[j - 1] == "\\":
-                j -= 1
-        r = j
-        while r > 0 and s[r - 1] in _KEY_CHARS:
-            r -= 1
-        if r < j:
-            starts.append(r)
     pos = 0
-    for r in sorted(set(starts)):
-        if r < pos:
+    for r in starts if len(starts) == 1 else sorted(set(starts)):
+        if r < pos:  # also a start in the string before (a match across the newline)
             continue
         m = match(s, r)
         if m is not None:
@@ -337,41 +333,6 @@ def _search_custom(p: _Compiled, s: str, raw: _Raw, timeout: float) -> None:
         if m is None:
             return
         pos = _accept(p, s, m, raw)
-
-
-def _widths(pattern: str) -> tuple[int | None, int | None]:
-    """(longest match, farthest lookahead reach past a position) of ``pattern``; ``None`` when unbounded."""
-    import re._constants as sre_c
-    import re._parser as sre_parse  # the stdlib's own regex parser: exact, and no second grammar to keep
-
-    tree = sre_parse.parse(pattern)
-    hi = tree.getwidth()[1]
-    width = None if hi >= sre_parse.MAXREPEAT else int(hi)
-    ahead = 0
-    stack = [tree]
-    while stack:
-        sub = stack.pop()
-        for op, av in sub.data:
-            if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
-                direction, inner = av
-                if direction == 1:  # lookahead; lookbehinds read before the window, which re allows
-                    w = inner.getwidth()[1]
-                    if w >= sre_parse.MAXREPEAT:
-                        return width, None
-                    ahead = max(ahead, int(w))
-                stack.append(inner)
-            elif op is sre_c.BRANCH:
-                stack.extend(av[1])
-            elif op is sre_c.SUBPATTERN:
-                stack.append(av[-1])
-            elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
-                stack.append(av[2])
-            elif op is sre_c.ATOMIC_GROUP:
-                stack.append(av)
-            elif op is sre_c.GROUPREF_EXISTS:
-                stack.extend(x for x in av[1:] if x is not None)
-    # A lookahead at the end of a match reads up to ``ahead`` characters past it.
-    return width, ahead
 
 
 def _hs_flags(dotall: bool) -> int:

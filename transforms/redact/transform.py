@@ -30,10 +30,10 @@ import msgspec
 import regex
 from msgspec import Meta
 
+from logferry.agent.component import Transform
 from logferry.agent.config.common import Strict, TransformConfig
 from logferry.agent.errors import BuildError
 from logferry.agent.event import Batch
-from logferry.agent.component import Transform
 from logferry.agent.telemetry import counter
 from logferry.transforms.redact.actions import ActionName, Actions, Pseudonymizer
 from logferry.transforms.redact.detectors import BUILTIN_NAMES

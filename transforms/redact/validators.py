@@ -21,10 +21,17 @@ _SEPARATORS = re.compile(r"[ .()\-]+")
 # --- Luhn and payment cards -------------------------------------------------------------
 
 
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # 2d, minus 9 when over 9
+
+
 def luhn_ok(digits: str) -> bool:
     """True when the digit string passes the Luhn (mod-10) check."""
     if not digits.isdigit() or len(digits) < 2:
         return False
+    if digits.isascii():  # sums of byte values in C: several times faster than a loop over the digits
+        rev = digits[::-1]
+        total = sum(rev[0::2].encode()) + sum(rev[1::2].translate(_LUHN_DOUBLED).encode()) - 48 * len(digits)
+        return total % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -72,13 +79,20 @@ def _card_groups_ok(groups: Sequence[str]) -> bool:
 
 
 def card_number_ok(digits: str) -> bool:
-    return 12 <= len(digits) <= 19 and card_brand(digits) is not None and luhn_ok(digits)
+    # Luhn first: it is the cheaper test and rejects nine of ten digit runs that are no card.
+    return 12 <= len(digits) <= 19 and luhn_ok(digits) and card_brand(digits) is not None
+
+
+_NO_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def validate_card(s: str, start: int, end: int) -> int:
     """A Luhn-valid number of a known brand, one consistent separator; trailing groups may be trimmed."""
     text = s[start:end]
-    seps = {c for c in text if not c.isdigit()}
+    if text.isascii():  # the usual case: what is not a digit is a separator, found without a Python loop
+        seps = set(text.translate(_NO_ASCII_DIGITS))
+    else:
+        seps = {c for c in text if not c.isdigit()}
     if len(seps) > 1:
         return -1
     if not seps:
@@ -118,7 +132,11 @@ def iban_ok(compact: str) -> bool:
     if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact[2:4].isdigit():
         return False
     rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    return int(rearranged.translate(_IBAN_LETTERS)) % 97 == 1
+
+
+_IBAN_LETTERS = {ord(c): str(10 + i) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}  # A=10 ... Z=35
+_IBAN_HEADS: dict[int, re.Pattern[str]] = {}  # country length -> "that many characters besides spaces"
 
 
 def validate_iban(s: str, start: int, end: int) -> int:
@@ -126,13 +144,14 @@ def validate_iban(s: str, start: int, end: int) -> int:
     want = IBAN_LENGTHS.get(s[start:start + 2])
     if want is None:
         return -1
-    seen = 0
-    i = start
-    while i < end and seen < want:
-        if s[i] != " ":
-            seen += 1
-        i += 1
-    if seen != want or (i < end and s[i] != " "):
+    head = _IBAN_HEADS.get(want)
+    if head is None:
+        head = _IBAN_HEADS[want] = re.compile(f"(?: *[^ ]){{{want}}}")
+    m = head.match(s, start, end)
+    if m is None:
+        return -1
+    i = m.end()
+    if i < end and s[i] != " ":
         return -1
     return i if iban_ok(s[start:i].replace(" ", "")) else -1
 
@@ -177,6 +196,7 @@ class PhoneValidator:
         self._nanp_regions = tuple(r for r in self.regions if r in _NANP) or self.regions
         self._trunk_regions = tuple(r for r in self.regions if r not in _NANP) or self.regions
         self._cache: dict[str, bool] = {}
+        self._spans: dict[str, int] = {}  # candidate text -> length accepted (after trimming), -1: rejected
 
     def number_ok(self, text: str) -> bool:
         hit = self._cache.get(text)
@@ -205,8 +225,17 @@ class PhoneValidator:
 
     def __call__(self, s: str, start: int, end: int) -> int:
         text = s[start:end]
+        kept = self._spans.get(text)
+        if kept is None:
+            kept = self._accepted_length(text)
+            if len(self._spans) > 65536:
+                self._spans.clear()
+            self._spans[text] = kept
+        return -1 if kept < 0 else start + kept
+
+    def _accepted_length(self, text: str) -> int:
         if self.number_ok(text):
-            return end
+            return len(text)
         # "+1 415 555 2671 200" or "415-555-2671-3": drop trailing digit groups.
         parts = list(_SEPARATORS.finditer(text))
         for sep in reversed(parts):
@@ -214,15 +243,47 @@ class PhoneValidator:
             if sum(c.isdigit() for c in head) < 7:
                 break
             if self.number_ok(head):
-                return start + sep.start()
+                return sep.start()
         return -1
 
 
 # --- IP and MAC addresses -----------------------------------------------------------------
 
+_VERSION_WORDS = ("v", "ver", "version", "release", "rel", "build", "tag", "firmware", "fw", "ubuntu", "debian")
+# What before an address makes it a version ("version=", "torch-", "nginx/", "==", "@"), anchored at its end.
 _VERSION_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?:v|ver|version|release|rel|build|tag|firmware|fw|ubuntu|debian)\s*[=:]?\s*[\"']?"
+    r"(?:(?<![A-Za-z])(?:" + "|".join(_VERSION_WORDS) + r")\s*[=:]?\s*[\"']?"
     r"|[A-Za-z]/|[A-Za-z0-9]-|==|>=|<=|~=|@)$", re.IGNORECASE)
+# The same language read backwards, tried once at the start of the reversed text instead of searched for
+# at every position ("$" also matches before a final newline, hence the optional one in front).
+_VERSION_BEFORE_REVERSED = re.compile(
+    r"\n?(?:[\"']?\s*[=:]?\s*(?:" + "|".join(w[::-1] for w in _VERSION_WORDS) + r")(?![A-Za-z])"
+    r"|/[A-Za-z]|-[A-Za-z0-9]|==|=>|=<|=~|@)", re.IGNORECASE)
+
+
+_WORD_ENDS = frozenset("vrneldgwuVRNELDGWU")  # last letters of the version words
+
+
+def version_before(before: str) -> bool:
+    """True when ``before`` ends with a version prefix (``_VERSION_BEFORE``), in one anchored attempt.
+
+    Most text before an address ("client_ip=", "from ") cannot end in a version word followed by
+    [white space] [=:] [white space] [quote]; that is ruled out first without any regex.
+    """
+    last = before[-1:]
+    if not last:
+        return False
+    if last == "=" and before[-2:-1] in ("=", ">", "<", "~"):
+        return True
+    if last not in "\n/-@":  # else only a version word can end it ("$" also matches before a final newline)
+        t = before[:-1] if last in "\"'" else before
+        t = t.rstrip()
+        if t[-1:] in ("=", ":"):
+            t = t[:-1].rstrip()
+        if t[-1:] not in _WORD_ENDS:
+            return False
+    return _VERSION_BEFORE_REVERSED.match(before[::-1]) is not None
+_VERSION_PREFIX_ENDS = frozenset("=:\"'/-@")
 _IP_CONTEXT_BEFORE = re.compile(
     r"(?:ip|addr|address|client|remote|host|from|src|dst|peer|forwarded|for|to|server|upstream|//)\W{0,3}$",
     re.IGNORECASE)
@@ -235,18 +296,21 @@ class IPv4Validator:
         self.keep_loopback = keep_loopback
 
     def __call__(self, s: str, start: int, end: int) -> int:
+        if self.keep_loopback and (s.startswith("127.", start, end) or s[start:end] == "0.0.0.0"):
+            return -1
+        if start:
+            # Every version prefix ends in a letter, white space or one of =:"'/-@; most addresses follow
+            # something else ("(", "[", ",", line start), and then the regex cannot match.
+            last = s[start - 1]
+            if ((last.isalpha() or last.isspace() or last in _VERSION_PREFIX_ENDS)
+                    and version_before(s[max(0, start - 16):start])):
+                return -1
+        if s[end:end + 1] in ("-", "+") and s[end + 1:end + 2].isalnum():  # 1.4.2.10-rc1, 1.2.3.4+cu118
+            return -1
         text = s[start:end]
-        if self.keep_loopback and (text.startswith("127.") or text == "0.0.0.0"):
-            return -1
-        before = s[max(0, start - 16):start]
-        if _VERSION_BEFORE.search(before):
-            return -1
-        after = s[end:end + 2]
-        if after[:1] in ("-", "+") and after[1:2].isalnum():  # 1.4.2.10-rc1, 1.2.3.4+cu118
-            return -1
-        octets = text.split(".")
         # Bare "1.4.2.10": small numbers with a one-digit head read as a version unless context says IP.
-        if len(octets[0]) == 1 and all(len(o) <= 2 for o in octets) and not _IP_CONTEXT_BEFORE.search(before):
+        if (len(text.partition(".")[0]) == 1 and all(len(o) <= 2 for o in text.split("."))
+                and not _IP_CONTEXT_BEFORE.search(s, max(0, start - 16), start)):
             return -1
         return end
 
@@ -284,16 +348,24 @@ _PLACEHOLDERS = frozenset({"null", "none", "nil", "undefined", "true", "false", 
 
 def is_placeholder(value: str) -> bool:
     v = value.strip().lower()
-    return (not v or v in _PLACEHOLDERS or set(v) <= set("*x•.-_#")
+    return (not v or v in _PLACEHOLDERS or not v.strip("*x•.-_#")  # made only of mask characters
             or v.startswith(("${", "{{", "<", "[", "%(")) or (v.startswith("[") and v.endswith("]")))
+
+
+_ASCII_DIGIT = re.compile("[0-9]")
+_HEX = re.compile("[0-9a-fA-F]*")
 
 
 def plausible_secret(value: str) -> bool:
     """Looks like a generated secret: 8+ chars, not a placeholder, mixes at least two character classes."""
     if len(value) < 8 or is_placeholder(value):
         return False
-    classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
-               + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+    if value.isascii():  # lower/upper only change letters: the class tests run in C
+        classes = ((value.upper() != value) + (value.lower() != value) + (_ASCII_DIGIT.search(value) is not None)
+                   + (not value.isalnum()))
+    else:
+        classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
+                   + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
     if classes < 2:
         return len(value) >= 24 and not value.isalpha()
     # A dotted identifier such as "torch.nn.Module" is not a secret.
@@ -310,7 +382,7 @@ def validate_password(s: str, start: int, end: int) -> int:
 
 def validate_aws_secret(s: str, start: int, end: int) -> int:
     v = s[start:end]
-    is_hex = all(c in "0123456789abcdefABCDEF" for c in v)
+    is_hex = _HEX.fullmatch(v) is not None
     return end if len(v) == 40 and not is_hex and plausible_secret(v) else -1
 
 

@@ -157,3 +157,51 @@ class TestObservability:
         t = _build(tmp_path, custom=[{"name": "evil", "pattern": r"(?:a|aa)+$"}], custom_timeout_ms=10)
         (ev,) = _run(t, [{"message": "a" * 30 + "!"}])
         assert ev["message"] == "[REDACTION_FAILED]"
+
+
+class TestBatches:
+    def test_common_fields_every_event(self, tmp_path: Path) -> None:
+        """A value every event of a file batch shares is redacted in each event, in this batch and the next."""
+        t = _build(tmp_path, cid="scrub-common")
+        for _ in range(2):  # the second batch is served from the memo
+            b = Batch.from_lines(["a", "b from 10.9.8.7", "c"], {"host.name": "node-1", "user.email": "x@example.org"})
+            out = t.process(b)
+            assert out is not None
+            assert [e["user.email"] for e in out.events] == ["[EMAIL]"] * 3
+            assert [e["message"] for e in out.events] == ["a", "b from [IPV4]", "c"]
+            assert all(e["host.name"] == "node-1" for e in out.events)
+        get = REGISTRY.get_sample_value
+        assert get("logferry_redact_hits_total", {"component_id": "scrub-common", "detector": "email"}) == 6
+
+    def test_repeated_values_scanned_once(self, tmp_path: Path) -> None:
+        """Repeated short values go to the scanner once per batch and not again in the next batch."""
+        t = _build(tmp_path)
+        seen: list[list[str]] = []
+        find_many = t.scanner.find_many
+
+        def recording(texts: list[str]):  # type: ignore[no-untyped-def]
+            seen.append(list(texts))
+            return find_many(texts)
+
+        t.scanner.find_many = recording  # type: ignore[method-assign]
+        events = [{"message": f"m{i} bob@example.com", "svc": "billing-api", "owner": "ada@example.com"} for i in range(3)]
+        out = _run(t, events)
+        assert [e["owner"] for e in out] == ["[EMAIL]"] * 3 and [e["svc"] for e in out] == ["billing-api"] * 3
+        assert sorted(seen[0]) == sorted(["ada@example.com", "billing-api"] + [f"m{i} bob@example.com" for i in range(3)])
+        _run(t, [{"message": "m9", "svc": "billing-api", "owner": "ada@example.com"}])
+        assert len(seen) == 1  # no scan at all: m9 is shorter than any finding, the others come from the memo
+
+    def test_drops_in_lists_and_dicts(self, tmp_path: Path) -> None:
+        """drop_field removes a list item or a dict key that holds a finding and keeps every other value."""
+        t = _build(tmp_path, actions={"email": "drop_field"})
+        ev = {"message": "ok", "json": {"to": ["a@example.com", "fine", ["b@example.org", "x"]], "cc": "c@example.net",
+                                        "n": 1}}
+        (out,) = _run(t, [ev])
+        assert out["json"] == {"to": ["fine", ["x"]], "n": 1}
+
+    def test_unchanged_events_untouched_and_untagged(self, tmp_path: Path) -> None:
+        """Events without findings keep their very string objects and get no tags; others get theirs."""
+        msg = "nothing to see here"
+        a, b = _run(_build(tmp_path, tag_detectors=True), [{"message": msg}, {"message": "ip 10.1.2.3"}])
+        assert a["message"] is msg and "tags" not in a
+        assert b["tags"] == ["redacted:ipv4"]

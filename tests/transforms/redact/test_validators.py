@@ -1,4 +1,4 @@
-"""Luhn, IBAN, SSN, card and phone validators, with property tests for Luhn and IBAN."""
+"""Luhn, IBAN, SSN, card and phone validators, with property tests for Luhn and IBAN and their fast paths."""
 
 from __future__ import annotations
 
@@ -8,8 +8,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logferry.transforms.redact.validators import (
-    IBAN_LENGTHS, IPv4Validator, PhoneValidator, card_brand, iban_ok, luhn_ok, ssn_ok, validate_card,
-    validate_iban, validate_person_name,
+    _VERSION_BEFORE,
+    IBAN_LENGTHS,
+    IPv4Validator,
+    PhoneValidator,
+    card_brand,
+    iban_ok,
+    is_placeholder,
+    luhn_ok,
+    plausible_secret,
+    ssn_ok,
+    validate_card,
+    validate_iban,
+    validate_person_name,
+    version_before,
 )
 
 
@@ -123,3 +135,71 @@ class TestPhoneAndIp:
         s = "Jean-Luc Picard status"
         assert validate_person_name(s, 0, len(s)) == len("Jean-Luc Picard")
         assert validate_person_name("resnet50", 0, 8) == -1
+
+
+def _luhn_reference(digits: str) -> bool:
+    """The textbook loop the fast path replaces (ord - 48 even for non-ASCII digits, as before)."""
+    if not digits.isdigit() or len(digits) < 2:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i & 1:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _secret_reference(value: str) -> bool:
+    """plausible_secret with every character class counted by a Python loop."""
+    if len(value) < 8 or is_placeholder(value):
+        return False
+    classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
+               + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+    if classes < 2:
+        return len(value) >= 24 and not value.isalpha()
+    return not (value.replace(".", "").replace("_", "").isalpha() and "." in value)
+
+
+class TestFastPaths:
+    @given(st.text(alphabet="0123456789٣", min_size=0, max_size=20))
+    def test_luhn_matches_reference(self, digits: str) -> None:
+        """The byte-sum Luhn check agrees with the digit loop, non-ASCII digits included."""
+        assert luhn_ok(digits) == _luhn_reference(digits)
+
+    @given(st.text(alphabet=string.ascii_letters + string.digits + "._-*x#$ ${}<[%é", max_size=40))
+    def test_secret_matches_reference(self, value: str) -> None:
+        """The ASCII class tests of plausible_secret agree with the per-character loop."""
+        assert plausible_secret(value) == _secret_reference(value)
+
+    @given(st.lists(st.sampled_from(["v", "ver", "version", "Release", "fw", "s", " ", "\t", "\n", "=", ":", '"', "'",
+                                     "/", "-", "@", "~", ">", "<", "1", "a", ".", "\u00a0", "é", "ſ"]), max_size=8)
+           .map("".join))
+    def test_version_before_matches_regex(self, before: str) -> None:
+        """The reversed, anchored version-prefix check agrees with searching the forward regex."""
+        before = before[-16:]
+        assert version_before(before) == (_VERSION_BEFORE.search(before) is not None)
+
+    @given(st.sampled_from(sorted(IBAN_LENGTHS)), st.data())
+    @settings(max_examples=200)
+    def test_iban_mod97_by_table(self, country: str, data: st.DataObject) -> None:
+        """The translate-table mod-97 check agrees with converting letter by letter, valid or not."""
+        n = IBAN_LENGTHS[country] - 2
+        compact = country + data.draw(st.text(alphabet=string.digits + "ABCXYZ", min_size=n, max_size=n))
+        expected = compact[2:4].isdigit() and int("".join(str(int(c, 36)) for c in compact[4:] + compact[:4])) % 97 == 1
+        assert iban_ok(compact) == expected
+        assert iban_ok(_iban(country, compact[4:]))
+
+    def test_phone_verdicts_cached(self) -> None:
+        """A candidate's verdict (and trimmed length) is the same when it comes from the cache."""
+        v = PhoneValidator(["US", "GB"])
+        s = "call +1 415 555 2671 200 now"
+        first = v(s, 5, 24)
+        assert first == 20 and v(s, 5, 24) == first
+        assert v("x 123-456-7890", 2, 14) == -1 == v("x 123-456-7890", 2, 14)
+
+    def test_card_separator_kinds(self) -> None:
+        """One separator kind is allowed, none is fine, two kinds are not."""
+        assert validate_card("4111111111111111", 0, 16) == 16
+        assert validate_card("4111-1111-1111-1111", 0, 19) == 19
+        assert validate_card("4111-1111 1111-1111", 0, 19) == -1
