@@ -20,6 +20,7 @@ EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
     "dlq": ("logferry.outputs.elasticsearch.dlq_cli:main", "list, replay or purge the Elasticsearch dead-letter queue"),
     "setup": ("logferry.outputs.elasticsearch.setup_cli:main", "install index templates (setup elasticsearch -c FILE)"),
     "decrypt": ("logferry.transforms.encrypt_cli:main", "decrypt fields encrypted by the encrypt transform"),
+    "buffer": ("logferry.agent.buffers.cli:main", "inspect, verify or repair a disk buffer"),
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logferry.agent.component import (
     BuildContext,
@@ -23,7 +24,12 @@ from logferry.agent.telemetry import ComponentMetrics
 from logferry.agent.topology.channel import Channel
 from logferry.agent.topology.fanout import Fanout
 
+if TYPE_CHECKING:
+    from logferry.agent.buffers.disk.buffer import DiskBuffer
+
 TRANSFORM_INBOX_EVENTS = 8192
+# What upstream may hand a disk buffer's writer before it has written it (group commit, backpressure).
+DISK_BUFFER_INBOX_EVENTS = 4096
 
 
 @dataclass
@@ -48,6 +54,7 @@ class BuiltOutput:
     id: str
     output: Output
     ctx: OutputContext
+    buffer: DiskBuffer | None = None  # a disk buffer runs as its own task in front of the output
 
 
 @dataclass
@@ -88,16 +95,33 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
     # output itself so buffer drops are counted against it.
     output_metrics = {oid: ComponentMetrics(oid, "output", oconf.type) for oid, oconf in cfg.outputs.items()}
     inboxes: dict[str, tuple[Channel, bool]] = {}
+    output_inboxes: dict[str, Channel] = {}
+    disk_buffers: dict[str, DiskBuffer] = {}
     for tid, tconf in cfg.transforms.items():
         inboxes[tid] = (Channel(TRANSFORM_INBOX_EVENTS, senders=len(tconf.inputs)), True)
     for oid, oconf in cfg.outputs.items():
         buf = oconf.buffer
-        if buf.type != "memory":
-            raise BuildError(f"outputs.{oid}.buffer.type: {buf.type!r} buffers are not built yet; use memory")
         metrics = output_metrics[oid]
+        if buf.type == "disk":
+            # Upstream feeds the buffer's writer; the buffer's reader feeds the output.
+            # Imported here so a build without the disk package still runs memory-buffered pipelines.
+            from logferry.agent.buffers.disk.buffer import DiskBuffer
+            upstream = Channel(DISK_BUFFER_INBOX_EVENTS, senders=len(oconf.inputs))
+            output_inboxes[oid] = Channel(buf.max_events, senders=1)
+            bdir = data_dir / "outputs" / oid / "buffer"
+            try:
+                disk_buffers[oid] = DiskBuffer(oid, bdir, buf, upstream, output_inboxes[oid], metrics,
+                                               once=once, shutdown=shutdown)
+            except BuildError as exc:
+                raise BuildError(f"outputs.{oid}.buffer: {exc}") from exc
+            except OSError as exc:
+                raise BuildError(f"outputs.{oid}.buffer: cannot use {bdir}: {exc.strerror or exc}") from exc
+            inboxes[oid] = (upstream, False)
+            continue
         inboxes[oid] = (Channel(buf.max_events, senders=len(oconf.inputs),
                                 drop_when_full=buf.when_full == "drop_newest",
                                 on_drop=lambda n, m=metrics: m.dropped(n, "buffer_full")), False)
+        output_inboxes[oid] = inboxes[oid][0]
 
     fanouts: dict[tuple[str, str | None], Fanout] = {}
     for sid in cfg.sources:
@@ -123,7 +147,7 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
         topo.transforms.append(BuiltTransform(tid, transform, inboxes[tid][0], outs, bctx.metrics))
     for oid, oconf in cfg.outputs.items():
         output, bctx = build("outputs", oid, oconf, "output")  # type: ignore[misc]
-        ctx = OutputContext(component_id=oid, inbox=inboxes[oid][0], data_dir=bctx.data_dir,
+        ctx = OutputContext(component_id=oid, inbox=output_inboxes[oid], data_dir=bctx.data_dir,
                             metrics=bctx.metrics, health=Health())
-        topo.outputs.append(BuiltOutput(oid, output, ctx))
+        topo.outputs.append(BuiltOutput(oid, output, ctx, disk_buffers.get(oid)))
     return topo

@@ -43,6 +43,8 @@ class RunningTopology:
             async with asyncio.TaskGroup() as tg:
                 for o in b.outputs:
                     tg.create_task(run_output(o.output, o.ctx), name=f"output:{o.id}")
+                    if o.buffer is not None:
+                        tg.create_task(o.buffer.run(), name=f"buffer:{o.id}")
                 for t in b.transforms:
                     tg.create_task(run_transform(t.id, t.transform, t.inbox, t.fanouts, t.metrics),
                                    name=f"transform:{t.id}")

@@ -1,0 +1,85 @@
+"""Drive a real ``DiskBuffer`` from a test: an upstream with ordered acks, and an output that settles."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from logferry.agent.acks import AckStatus, OrderedAcks
+from logferry.agent.buffers.disk.buffer import DiskBuffer
+from logferry.agent.config.common import BufferConfig
+from logferry.agent.event import Batch
+from logferry.agent.telemetry import ComponentMetrics
+from logferry.agent.topology.channel import Channel
+
+
+def batch_events(first: int, n: int, pad: str = "") -> list[dict[str, Any]]:
+    return [{"message": f"line {i}{pad}", "event.id": f"id-{i}", "log.offset": i} for i in range(first, first + n)]
+
+
+class BufferRun:
+    """One run of a disk buffer in ``directory`` (a "process lifetime"): start, feed, consume, stop."""
+
+    def __init__(self, directory: Path, *, once: bool = True, **cfg: Any) -> None:
+        cfg.setdefault("max_size_bytes", 1 << 22)
+        self.config = msgspec.convert({"type": "disk", **cfg}, BufferConfig)
+        self.inbox = Channel(4096)
+        self.out = Channel(self.config.max_events)
+        self.upstream_positions: list[int] = []
+        self.upstream = OrderedAcks(self.upstream_positions.append)
+        self.shutdown = asyncio.Event()
+        self.metrics = ComponentMetrics(f"buf-{directory.name}", "output", "test")
+        self.buffer = DiskBuffer(f"buf-{directory.name}", directory, self.config, self.inbox, self.out,
+                                 self.metrics, once=once, shutdown=self.shutdown)
+        self.task: asyncio.Task[None] | None = None
+        self.received: list[Batch] = []
+
+    def start(self) -> BufferRun:
+        self.task = asyncio.ensure_future(self.buffer.run())
+        return self
+
+    async def send(self, first: int, n: int, pad: str = "") -> None:
+        """One upstream batch of ``n`` events numbered from ``first``; its ack position is ``first + n``."""
+        await self.inbox.send(Batch.from_events(batch_events(first, n, pad), ack=self.upstream.open(first + n)))
+
+    async def close_upstream(self) -> None:
+        await self.inbox.close()
+
+    async def take(self, batches: int, settle: AckStatus | None = AckStatus.DELIVERED) -> list[Batch]:
+        """Receive ``batches`` batches from the output side, settling each with ``settle`` (None: hold)."""
+        got = []
+        for _ in range(batches):
+            b = await self.out.recv()
+            assert b is not None, "the buffer ended its output stream early"
+            if settle is not None and b.ack is not None:
+                b.ack.settle(settle)
+            got.append(b)
+        self.received.extend(got)
+        return got
+
+    async def drain(self, settle: AckStatus = AckStatus.DELIVERED) -> list[Batch]:
+        """Receive and settle until the buffer closes the output stream."""
+        got = []
+        while (b := await self.out.recv()) is not None:
+            if b.ack is not None:
+                b.ack.settle(settle)
+            got.append(b)
+        self.received.extend(got)
+        return got
+
+    async def finish(self) -> None:
+        assert self.task is not None
+        await self.task
+
+    async def kill(self) -> None:
+        """Stop abruptly, as far as an in-process test can: cancel the buffer's task."""
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.wait([self.task])
+
+
+def messages(batches: list[Batch]) -> list[int]:
+    return [int(e["message"].split()[1].rstrip("x")) for b in batches for e in b.events]
