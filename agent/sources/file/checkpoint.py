@@ -28,6 +28,9 @@ class Checkpoint(msgspec.Struct, kw_only=True):
     path: str
     offset: int
     updated_at: float
+    # The event.id prefix the lines of this file were shipped with; kept so that a file whose
+    # identity changes (inode -> checksum once it grows) replays under the same ids.
+    id_prefix: str | None = None
 
 
 class _Document(msgspec.Struct, kw_only=True):
@@ -60,11 +63,13 @@ class CheckpointStore:
     def get(self, key: str) -> Checkpoint | None:
         return self.entries.get(key)
 
-    def update(self, key: str, path: str, offset: int) -> None:
+    def update(self, key: str, path: str, offset: int, id_prefix: str | None = None) -> None:
         cp = self.entries.get(key)
-        if cp is not None and cp.offset == offset and cp.path == path:
+        if id_prefix is None and cp is not None:
+            id_prefix = cp.id_prefix
+        if cp is not None and cp.offset == offset and cp.path == path and cp.id_prefix == id_prefix:
             return
-        self.entries[key] = Checkpoint(path=path, offset=offset, updated_at=time.time())
+        self.entries[key] = Checkpoint(path=path, offset=offset, updated_at=time.time(), id_prefix=id_prefix)
         self.dirty = True
 
     def forget(self, key: str) -> None:

@@ -60,6 +60,7 @@ class Stream:
             digest = hashlib.blake2b(first, digest_size=8).hexdigest()
             self.id_prefix = hashlib.blake2b(f"{self._id_seed}\0{digest}".encode(),
                                              digest_size=8).hexdigest() + "-"
+            self._store.update(self.key, self.path, self.committed, self.id_prefix)
         return self.id_prefix
 
     def advance(self, position: int) -> None:
@@ -67,7 +68,7 @@ class Stream:
         if self.retired or position <= self.committed:
             return
         self.committed = position
-        self._store.update(self.key, self.path, position)
+        self._store.update(self.key, self.path, position, self.id_prefix)
 
 
 class FileReader:

@@ -174,8 +174,13 @@ class Tracker:
                     return
                 start = await asyncio.to_thread(start_of_last_line, reader, st.st_size)
             src = self.source
-            inode_identity = key.startswith("i:")
-            stream = Stream(key, None if inode_identity else id_prefix(src.host, src.component_id, key),
+            if cp is not None and cp.id_prefix is not None:
+                prefix: str | None = cp.id_prefix  # keep the ids this file was shipped with
+            elif key.startswith("i:"):
+                prefix = None  # decided from the first line, see Stream.event_id_prefix
+            else:
+                prefix = id_prefix(src.host, src.component_id, key)
+            stream = Stream(key, prefix,
                             path, start, store, self.acknowledgements,
                             id_seed=f"{src.host}\0{src.component_id}\0{key}")
             store.update(key, path, start)

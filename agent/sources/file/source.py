@@ -202,6 +202,11 @@ class FileSource(Source):
             if stream.acks is None or stream.acks.pending == 0:
                 stream.advance(framed.end)
             return
+        if stream.id_prefix is None:
+            # A new inode identity: its id prefix goes to disk before any line ships under it, so a
+            # crash now cannot replay these lines under the checksum identity's prefix.
+            stream.event_id_prefix(reader.head)
+            await self._persist()
         out = self._ctx.out
         ts = iso_now()
         common = {"@timestamp": ts, "event.ingested": ts, "host.name": self.host, "log.file.path": reader.path}
