@@ -78,14 +78,16 @@ class BufferEncryptionConfig(BufferKeyConfig):
             raise ValueError(f"encryption: duplicate key id among {', '.join(ids)}")
 
 
-_DISK_ONLY = ("max_size_bytes", "fsync", "fsync_interval_ms", "segment_max_bytes", "encryption")
+_DISK_ONLY = ("fsync", "fsync_interval_ms", "segment_max_bytes", "encryption")
 
 
 class BufferConfig(Strict):
     type: Annotated[Literal["memory", "disk"], Meta(description="Where events wait for the output.")] = "memory"
     max_events: Annotated[int, Meta(gt=0, description="Memory buffer: most events held. Disk buffer: most events "
                                                        "read ahead from disk for the output.")] = 8192
-    max_size_bytes: Annotated[int, Meta(gt=0, description="Disk buffer: most bytes on disk.")] | None = None
+    max_size_bytes: Annotated[int, Meta(gt=0, description=(
+        "Disk buffer: most bytes on disk (required). Memory buffer: most bytes of event text held, "
+        "in addition to `max_events`."))] | None = None
     when_full: Annotated[Literal["block", "drop_newest"],
                          Meta(description="`block` applies backpressure upstream; `drop_newest` drops and counts.")] = "block"
     fsync: Annotated[Literal["always", "interval", "never"],

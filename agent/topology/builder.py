@@ -118,7 +118,7 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
                 raise BuildError(f"outputs.{oid}.buffer: cannot use {bdir}: {exc.strerror or exc}") from exc
             inboxes[oid] = (upstream, False)
             continue
-        inboxes[oid] = (Channel(buf.max_events, senders=len(oconf.inputs),
+        inboxes[oid] = (Channel(buf.max_events, senders=len(oconf.inputs), max_bytes=buf.max_size_bytes,
                                 drop_when_full=buf.when_full == "drop_newest",
                                 on_drop=lambda n, m=metrics: m.dropped(n, "buffer_full")), False)
         output_inboxes[oid] = inboxes[oid][0]

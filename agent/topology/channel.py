@@ -18,6 +18,15 @@ from logferry.agent.acks import AckStatus
 from logferry.agent.event import Batch
 
 
+# Per-event overhead of a dict of ECS fields beyond its message text, for the byte bound.
+_EVENT_OVERHEAD_BYTES = 256
+
+
+def approx_bytes(batch: Batch) -> int:
+    """A cheap estimate of the memory a batch holds: its message text plus a fixed cost per event."""
+    return sum(map(len, batch.messages())) + _EVENT_OVERHEAD_BYTES * len(batch)
+
+
 @dataclass(frozen=True)
 class ChannelStatistics:
     batches: int
@@ -25,17 +34,20 @@ class ChannelStatistics:
     max_events: int
     open_senders: int
     dropped_events: int
+    bytes: int = 0
 
 
 class Channel:
     def __init__(self, max_events: int = 4096, *, senders: int = 1, drop_when_full: bool = False,
-                 on_drop: Callable[[int], None] | None = None) -> None:
+                 on_drop: Callable[[int], None] | None = None, max_bytes: int | None = None) -> None:
         if max_events < 1:
             raise ValueError("max_events must be >= 1")
         self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.drop_when_full = drop_when_full
         self._on_drop = on_drop
-        self._items: deque[Batch] = deque()
+        self._items: deque[tuple[Batch, int]] = deque()
         self._events = 0
         self._open_senders = senders
         self._cond = asyncio.Condition()
@@ -49,21 +61,26 @@ class Channel:
 
     def statistics(self) -> ChannelStatistics:
         return ChannelStatistics(len(self._items), self._events, self.max_events,
-                                 self._open_senders, self.dropped_events)
+                                 self._open_senders, self.dropped_events, self._bytes)
 
     @property
     def closed(self) -> bool:
         return self._open_senders <= 0
 
-    def _has_room(self, n: int) -> bool:
-        return self._events == 0 or self._events + n <= self.max_events
+    def _has_room(self, n: int, nbytes: int = 0) -> bool:
+        if self._events == 0:
+            return True
+        if self.max_bytes is not None and self._bytes + nbytes > self.max_bytes:
+            return False
+        return self._events + n <= self.max_events
 
     async def send(self, batch: Batch) -> None:
         n = len(batch)
+        nbytes = approx_bytes(batch) if self.max_bytes is not None else 0
         async with self._cond:
             if self._open_senders <= 0:
                 raise RuntimeError("send on a closed channel")
-            if not self._has_room(n):
+            if not self._has_room(n, nbytes):
                 if self.drop_when_full:
                     # Intentional, configured loss: counted and the source moves on.
                     self.dropped_events += n
@@ -72,9 +89,10 @@ class Channel:
                     if batch.ack is not None:
                         batch.ack.settle(AckStatus.DELIVERED)
                     return
-                await self._cond.wait_for(lambda: self._has_room(n))
-            self._items.append(batch)
+                await self._cond.wait_for(lambda: self._has_room(n, nbytes))
+            self._items.append((batch, nbytes))
             self._events += n
+            self._bytes += nbytes
             self.pushed_events += n
             self._cond.notify_all()
 
@@ -90,9 +108,10 @@ class Channel:
             await self._cond.wait_for(lambda: bool(self._items) or self._open_senders <= 0)
             if not self._items:
                 return None
-            batch = self._items.popleft()
+            batch, nbytes = self._items.popleft()
             n = len(batch)
             self._events -= n
+            self._bytes -= nbytes
             self.popped_events += n
             self._cond.notify_all()
             return batch

@@ -80,3 +80,18 @@ class TestFanout:
         ba, bb = await a.recv(), await b.recv()
         ba.events[0]["message"] = "changed"
         assert bb.events[0]["message"] == "0"
+
+
+class TestByteBound:
+    async def test_send_blocks_on_bytes_before_events(self) -> None:
+        """With max_bytes a channel is full once its event text reaches the bound, whatever the event count."""
+        ch = Channel(max_events=1000, max_bytes=3000)
+        big = Batch.from_lines(["x" * 1000] * 2, {}, None)  # ~2.5 kB with per-event overhead
+        await ch.send(big)
+        blocked = asyncio.ensure_future(ch.send(Batch.from_lines(["y" * 1000], {}, None)))
+        await asyncio.sleep(0.01)
+        assert not blocked.done()
+        assert ch.statistics().bytes > 2000
+        await ch.recv()
+        await asyncio.wait_for(blocked, 1)
+        assert ch.statistics().events == 1

@@ -134,3 +134,18 @@ class TestTopology:
         source = built.sources[0].source
         assert 0 < len(out.events) < 10_000
         assert source.positions[-1] == len(out.events)  # type: ignore[attr-defined]
+
+
+class TestMemoryBufferBytes:
+    def test_memory_buffer_bounded_by_bytes(self, tmp_path: Path) -> None:
+        """A memory buffer's max_size_bytes bounds the output's inbox by bytes as well as events."""
+        cfg = config(
+            tmp_path,
+            {"src": MemorySourceConfig(type="memory")},
+            {},
+            {"a": CollectingOutputConfig(type="collect", inputs=["src"],
+                                         buffer=BufferConfig(max_events=100, max_size_bytes=65536))},
+        )
+        built = build_topology(cfg, once=True, host_name="h")
+        inbox = built.outputs[0].ctx.inbox
+        assert (inbox.max_events, inbox.max_bytes) == (100, 65536)
