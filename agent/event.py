@@ -52,7 +52,7 @@ class Batch:
     ``Batch.from_events``. ``ack`` is ``None`` when acknowledgements are off.
     """
 
-    __slots__ = ("_events", "_lines", "_origin", "_common", "_line_tags", "_fields", "ack")
+    __slots__ = ("_events", "_lines", "_origin", "_common", "_line_tags", "_fields", "_shape", "ack")
 
     def __init__(self) -> None:
         self._events: list[Event] | None = None
@@ -62,6 +62,8 @@ class Batch:
         self._line_tags: dict[int, list[str]] | None = None
         # Per line: fields laid over the line's event (None: nothing); "tags" here are *added*.
         self._fields: list[Event | None] | None = None
+        # When known: every laid dict holds `message` and no key outside this set (lets `project` skip checks).
+        self._shape: frozenset[str] | None = None
         self.ack: AckToken | None = None
 
     @classmethod
@@ -113,6 +115,7 @@ class Batch:
         self._origin = None
         self._line_tags = None
         self._fields = None
+        self._shape = None
 
     # -- the columnar view (only while ``materialized`` is false) ----------------------------
 
@@ -131,19 +134,40 @@ class Batch:
         """The fields laid over each line so far (``None``: none yet), read only."""
         return self._fields
 
-    def set_line_fields(self, fields: list[Event | None]) -> None:
+    def set_line_fields(self, fields: list[Event | None] | None, tags: dict[int, list[str]] | None = None,
+                        shape: frozenset[str] | None = None) -> None:
         """Lay ``fields[i]`` over line i's event without building events (``None``: leave it).
 
-        A ``message`` given here replaces the line's; ``tags`` are added to the
-        event's tags. Fields laid earlier are kept unless named again. The
-        dicts become the batch's: the caller must not change them afterwards.
+        A ``message`` given here replaces the line's; ``tags`` in a dict, and
+        ``tags[i]``, are added to the event's tags. Fields laid earlier are
+        kept unless named again. The dicts become the batch's: the caller must
+        not change them afterwards. ``shape``, if given, promises that every
+        dict holds ``message`` and no key outside it.
         """
         assert self._events is None and self._lines is not None, "not a columnar batch"
-        assert len(fields) == len(self._lines)
-        old = self._fields
-        if old is not None:
-            fields = [_merge_fields(a, b) for a, b in zip(old, fields)]
-        self._fields = fields
+        if fields is not None:
+            assert len(fields) == len(self._lines)
+            old = self._fields
+            if old is not None:
+                fields = [_merge_fields(a, b) for a, b in zip(old, fields)]
+                shape = None
+            self._fields = fields
+            self._shape = shape
+        if tags:
+            line_tags = self._line_tags
+            if not line_tags:
+                self._line_tags = tags
+                return
+            merged = dict(line_tags)  # the source's dict may be shared with a copy of this batch
+            for i, more in tags.items():
+                cur = merged.get(i)
+                if cur is None:
+                    merged[i] = more
+                else:
+                    cur = list(cur)
+                    _extend_unique(cur, more)
+                    merged[i] = cur
+            self._line_tags = merged
 
     def _materialize(self) -> list[Event]:
         lines = self._lines
@@ -155,24 +179,25 @@ class Batch:
             events = self._materialize_with_fields(lines, common, origin, self._fields)
         elif origin is None:
             events = []
+            # Copies of a template that already has every key: no dict grows (and resizes) per event.
+            template = {**common, "message": None}
             for line in lines:
-                e = common.copy()
+                e = template.copy()
                 e["message"] = line
                 events.append(e)
         else:
             prefix = origin.id_prefix
             events = []
             append = events.append
+            template = {**common, "message": None, "log.offset": None, "event.id": None}
             for line, off in zip(lines, origin.offsets):
-                e = common.copy()
+                e = template.copy()
                 e["message"] = line
                 e["log.offset"] = off
                 e["event.id"] = f"{prefix}{off:x}"
                 append(e)
         if self._line_tags:
-            for i, tags in self._line_tags.items():
-                ev = events[i]
-                ev["tags"] = list(ev.get("tags", ())) + tags
+            _add_line_tags(events, self._line_tags)
         self._lines = None
         self._origin = None
         self._line_tags = None
@@ -181,30 +206,41 @@ class Batch:
 
     def _materialize_with_fields(self, lines: list[str], common: Event, origin: LineOrigin | None,
                                  fields: list[Event | None]) -> list[Event]:
-        line_tags = self._line_tags
+        # Copies of a template that already has the per-line keys (the file -> parse -> output hot path when
+        # an output wants whole events): cheaper than growing a copy of `common` key by key.
         events: list[Event] = []
         append = events.append
-        offsets: Iterable[int | None] = origin.offsets if origin is not None else [None] * len(lines)
-        prefix = origin.id_prefix if origin is not None else ""
-        for i, (line, off, f) in enumerate(zip(lines, offsets, fields)):
-            e = common.copy()
-            e["message"] = line
-            if off is not None:
+        if origin is not None:
+            prefix = origin.id_prefix
+            template = {**common, "message": None, "log.offset": None, "event.id": None}
+            for line, off, f in zip(lines, origin.offsets, fields):
+                e = template.copy()
+                e["message"] = line
                 e["log.offset"] = off
                 e["event.id"] = f"{prefix}{off:x}"
-            if f is not None:
-                if "tags" in f or (line_tags and i in line_tags):
-                    tags = list(e.get("tags", ()))
+                if f is not None:
                     e.update(f)
-                    if line_tags and i in line_tags:
-                        tags += line_tags[i]
-                    _extend_unique(tags, f.get("tags", ()))
-                    e["tags"] = tags
-                else:
+                append(e)
+        else:
+            template = {**common, "message": None}
+            for line, f in zip(lines, fields):
+                e = template.copy()
+                e["message"] = line
+                if f is not None:
                     e.update(f)
-            elif line_tags and i in line_tags:
-                e["tags"] = list(e.get("tags", ())) + line_tags[i]
-            append(e)
+                append(e)
+        # Tags: the common ones, then the line's, then those laid with the fields (a laid list replaced the rest).
+        line_tags = self._line_tags or {}
+        base_tags = common.get("tags", ())
+        for i, f in enumerate(fields):
+            if f is not None and "tags" in f:
+                tags = list(base_tags)
+                _extend_unique(tags, line_tags.get(i, ()))
+                _extend_unique(tags, f["tags"])
+                events[i]["tags"] = tags
+        if line_tags:
+            _add_line_tags(events, {i: more for i, more in line_tags.items()
+                                    if fields[i] is None or "tags" not in fields[i]})  # type: ignore[operator]
         self._line_tags = None
         return events
 
@@ -220,10 +256,11 @@ class Batch:
         return [_as_text(e.get("message", "")) for e in self._events]
 
     def project(self, names: list[str]) -> list[Event]:
-        """Per event, a new dict of just the ``names`` it has (key order may differ from ``names``).
+        """Per event, a dict of just the ``names`` it has (key order may differ from ``names``), to read only.
 
         On a columnar batch this reads the lines, the common fields and the
-        laid-over fields directly: the full events are never built.
+        laid-over fields directly: the full events are never built, and a laid
+        dict that holds just wanted fields is returned as it is (not copied).
         """
         if self._events is not None or (self._line_tags and "tags" in names):
             return [{k: e[k] for k in names if k in e} for e in self.events]
@@ -239,6 +276,12 @@ class Batch:
         wanted = frozenset(names)
         want_message = "message" in wanted
         base = {k: common[k] for k in names if k in common and k not in _PER_LINE}
+        if fields is not None and want_message and not base and not (want_offset or want_id):
+            shape = self._shape
+            if shape is not None and shape <= wanted and "tags" not in shape:
+                # Every laid dict is already its own projection: no per-line checks.
+                return [{"message": line} if f is None else f for line, f in zip(lines, fields)]
+            return _project_laid(lines, fields, wanted)
         common_tags = common.get("tags")
         offsets = origin.offsets if origin is not None else None
         prefix = origin.id_prefix if origin is not None else ""
@@ -279,6 +322,7 @@ class Batch:
             b._common = self._common
             b._line_tags = self._line_tags
             b._fields = self._fields
+            b._shape = self._shape
         else:
             b._events = [_copy_event(e) for e in self._events]
         return b
@@ -305,6 +349,28 @@ def _project_plain(lines: list[str], common: Event, names: list[str]) -> list[Ev
     return out
 
 
+def _project_laid(lines: list[str], fields: list[Event | None], wanted: frozenset[str]) -> list[Event]:
+    """``project`` when only line and laid fields are wanted (the parse -> NDJSON hot path)."""
+    out: list[Event] = []
+    append = out.append
+    for line, f in zip(lines, fields):
+        if f is None:
+            append({"message": line})
+        elif "message" in f and f.keys() <= wanted:
+            append(f)  # common fields are not wanted here, so even laid tags are the event's whole tags
+        elif f.keys() <= wanted and "tags" not in f:
+            d = {"message": line}
+            d.update(f)
+            append(d)
+        else:
+            d = {"message": line}
+            for k, v in f.items():
+                if k in wanted:
+                    d[k] = list(v) if k == "tags" else v
+            append(d)
+    return out
+
+
 def _merge_fields(old: Event | None, new: Event | None) -> Event | None:
     if old is None:
         return new
@@ -316,6 +382,19 @@ def _merge_fields(old: Event | None, new: Event | None) -> Event | None:
         _extend_unique(tags, new["tags"])
         merged["tags"] = tags
     return merged
+
+
+def _add_line_tags(events: list[Event], line_tags: dict[int, list[str]]) -> None:
+    """Add each line's tags to its event (a new list: line tag lists may be shared)."""
+    for i, more in line_tags.items():
+        ev = events[i]
+        cur = ev.get("tags")
+        if cur is None:
+            ev["tags"] = list(more)
+        else:
+            tags = list(cur) if isinstance(cur, list | tuple) else ([] if cur is None else [cur])
+            _extend_unique(tags, more)
+            ev["tags"] = tags
 
 
 def _extend_unique(tags: list[Any], more: Iterable[Any]) -> None:

@@ -55,6 +55,9 @@ class Encoder:
         if self.cfg.codec == "text":
             msgs = batch.messages()
             return ("\n".join(msgs) + "\n").encode("utf-8", "surrogateescape") if msgs else b""
+        if self._only is not None and not self.cfg.nested:
+            # Straight from a columnar batch's lines and parsed fields: full events are never built.
+            return self._json.encode_lines(batch.project(self._only))
         return self.encode_events(batch.events)
 
     def encode_events(self, events: list[Event]) -> bytes:

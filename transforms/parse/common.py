@@ -8,7 +8,9 @@ text (``None`` when the line had a time that could not be read) and
 ``log.level`` already normalised.
 
 For speed a parser may also carry ``parse.into(line, event) -> int`` that
-writes straight into the event (see ``as_into``).
+writes straight into the event (see ``as_into``), and ``parse.lay(lines) ->
+(fields per line or None, rows matched without a time, tags per row)`` for a whole columnar
+batch (see ``Lay``).
 
 Free-form formats (json, logfmt, key_value, regex, grok) name fields as the
 data does; ``absorb`` maps the usual spellings of time, level, message and
@@ -28,6 +30,9 @@ from logferry.transforms.parse.timestamps import Clock, TimestampParser
 Parser = Callable[[str], "dict[str, Any] | None"]
 #: The in-place form the transform runs: write the fields into the event, return a ``MATCH_*`` code.
 Into = Callable[[str, "dict[str, Any]"], int]
+#: The batch form: per line the extracted fields (``None``: no match; never ``tags``), the rows matched
+#: without a time, and the tags a format gave, per row.
+Lay = Callable[[list[str]], "tuple[list[dict[str, Any] | None], list[int], dict[int, list[str]]]"]
 NO_MATCH, MATCH, MATCH_WITHOUT_TIME = 0, 1, 2
 
 TIME_KEYS = frozenset({"@timestamp", "timestamp", "time", "ts", "datetime", "date", "asctime"})

@@ -12,13 +12,16 @@ built-ins that can start with it (a digit: time-led layouts and access logs;
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from itertools import compress
 from typing import Annotated, Any
 
 import msgspec
 from logferry.agent.config.common import Strict
 from logferry.transforms.parse.access import clf, combined, uvicorn
 from logferry.transforms.parse.common import (
+    MATCH_WITHOUT_TIME,
     NO_MATCH,
     FormatContext,
     Into,
@@ -143,7 +146,8 @@ def _ml_parser(fn: Callable[[str], dict[str, Any] | None], ctx: FormatContext) -
 
 def auto(ctx: FormatContext) -> Parser:
     """Per line, the built-ins that can start with its first character, then the ML presets."""
-    built = {name: ctx.as_into(build_format(name, ctx)) for name, _ in _AUTO_ORDER if name != "strict_logfmt"}
+    parsers = {name: build_format(name, ctx) for name, _ in _AUTO_ORDER if name != "strict_logfmt"}
+    built = {name: ctx.as_into(p) for name, p in parsers.items()}
     built["strict_logfmt"] = ctx.as_into(logfmt(ctx, allow_bare_keys=False))
     ml = [(ctx.as_into(_ml_parser(fn, ctx)), _ML_STARTS.get(name)) for name, fn in ML_FORMATS.items()
           if name not in BUILTIN]
@@ -162,11 +166,38 @@ def auto(ctx: FormatContext) -> Parser:
                 return status
         return NO_MATCH
 
+    # The batch form: python_logging, the most common kind, over the whole batch first (it is first in
+    # the order for every character it can start with, and json, before it for `{`, never takes its lines),
+    # then the other formats line by line for the rows it left.
+    py_lay = parsers["python_logging"].lay  # type: ignore[attr-defined]
+    py_into = built["python_logging"]
+    rest = {c: tuple(p for p in ps if p is not py_into) for c, ps in table.items()}
+    rest_other = tuple(p for p in other if p is not py_into)
+
+    def lay(lines: list[str]) -> tuple[list[dict[str, Any] | None], list[int], dict[int, list[str]]]:
+        fields, no_time, tags = py_lay(lines)
+        for i in compress(range(len(fields)), map(operator.not_, fields)):
+            line = lines[i]
+            own: dict[str, Any] = {}
+            for p in rest.get(line[:1], rest_other):
+                status = p(line, own)
+                if status:
+                    break
+            else:
+                continue
+            if "tags" in own:
+                tags[i] = list(own.pop("tags"))
+            if status == MATCH_WITHOUT_TIME:
+                no_time.append(i)
+            fields[i] = own
+        return fields, no_time, tags
+
     def parse(line: str) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         return out if into(line, out) else None
 
     parse.into = into  # type: ignore[attr-defined]
+    parse.lay = lay  # type: ignore[attr-defined]
     return parse
 
 

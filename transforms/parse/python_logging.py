@@ -42,6 +42,15 @@ PYTHON_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "w
                  "CRITICAL": "critical", "FATAL": "critical", "NOTSET": "info", "TRACE": "trace"}
 
 
+def untimed_candidate(line: str) -> bool:
+    """Whether ``line`` may be ``LEVEL:name:...`` (basicConfig's layout): a level name, a colon, then a name."""
+    colon = line.find(":", 4, 9)
+    if colon < 0 or line[:colon] not in PYTHON_LEVELS:
+        return False
+    after = line[colon + 1:colon + 2]
+    return bool(after) and after != ":" and not after.isspace()
+
+
 def python_logging(ctx: FormatContext) -> Parser:
     """Parser for the Python logging layouts above (with an in-place ``into`` for the transform)."""
     convert = ctx.iso_seconds_fast()
@@ -56,7 +65,7 @@ def python_logging(ctx: FormatContext) -> Parser:
     def parse(line: str) -> dict[str, Any] | None:
         if line[4:5] == "-":
             layouts = timed
-        elif line[:1].isupper():
+        elif untimed_candidate(line):
             layouts = untimed
         else:
             return None
@@ -92,10 +101,48 @@ def python_logging(ctx: FormatContext) -> Parser:
                         ev[k_msg] = msg
                         return MATCH
             return slow_into(line, ev)
-        if line[:1].isupper():
+        if untimed_candidate(line):
             return slow_into(line, ev)
         return NO_MATCH
 
+    def lay(lines: list[str]) -> tuple[list[dict[str, Any] | None], list[int], dict[int, list[str]]]:
+        """``into`` over a whole batch: fields per line (``None``: no match) and the rows without a time.
+
+        The first layout is inlined and its fields built in one dict display:
+        this loop is the parse scenario's hot path.
+        """
+        out: list[dict[str, Any] | None] = []
+        append = out.append
+        no_time: list[int] = []
+        for line in lines:
+            if line[4:5] == "-":
+                m = fast(line)
+                if m is not None:
+                    secs, frac, lvl, name, msg = m.groups()
+                    level = levels.get(lvl)
+                    p = cache.get(secs)
+                    if level is not None and p is not None:
+                        append({k_ts: f"{p}.{frac}Z" if frac else p + "Z", k_level: level, k_logger: name,
+                                k_msg: msg})
+                        continue
+            elif not (line[:1].isupper() and untimed_candidate(line)):
+                append(None)
+                continue
+            own: dict[str, Any] = {}
+            status = slow_into(line, own)
+            if status == MATCH:
+                append(own)
+            elif status:
+                no_time.append(len(out))
+                append(own)
+            else:
+                append(None)
+        return out, no_time, {}  # these layouts give no tags
+
     slow_into = ctx.as_into(parse)
     parse.into = into  # type: ignore[attr-defined]
+    parse.lay = lay  # type: ignore[attr-defined]
+    # Every dict lay gives holds a message and only these keys (unless `message` itself is renamed).
+    parse.lay_keys = frozenset({k_ts, k_level, k_logger, k_msg}) if k_msg == "message" else None  # type: ignore
+
     return parse

@@ -25,7 +25,9 @@ events are built only if something downstream asks for them.
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
+from itertools import compress
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -38,6 +40,7 @@ from logferry.transforms.parse.common import (
     NO_MATCH,
     FormatContext,
     Into,
+    Lay,
     Parser,
 )
 from logferry.transforms.parse.formats import FormatSpec, build_format
@@ -83,7 +86,7 @@ class ParseConfig(TransformConfig):
 
     def __post_init__(self) -> None:
         # Build once to validate every pattern and name now; the transform builds its own in __init__.
-        _build_intos(self, Clock(self.timestamp.timezone))
+        _build_parsers(self, Clock(self.timestamp.timezone))
         if self.timestamp.field is not None:
             TimestampParser(self.timestamp.formats, Clock(self.timestamp.timezone))
         if self.target is not None and not self.target.strip("."):
@@ -98,12 +101,12 @@ class ParseConfig(TransformConfig):
         return ParseTransform(self)
 
 
-def _build_intos(config: ParseConfig, clock: Clock) -> list[Into]:
+def _build_parsers(config: ParseConfig, clock: Clock) -> tuple[list[Parser], list[Into]]:
     load_timezone(config.timestamp.timezone)
     fctx = FormatContext(clock, target=config.target.strip(".") if config.target else None,
                          names=dict(config.rename))
     parsers: list[Parser] = [build_format(spec, fctx) for spec in config.formats]
-    return [fctx.as_into(p) for p in parsers]
+    return parsers, [fctx.as_into(p) for p in parsers]
 
 
 def _now_iso() -> str:
@@ -125,8 +128,7 @@ def _first_match(intos: list[Into]) -> Into:
     return into
 
 
-# Laid over a line no format matched (shared: laid fields are never changed in place).
-_FAILED: dict[str, Any] = {"tags": (TAG_PARSE_FAILURE,)}
+_FAILURE_TAGS = [TAG_PARSE_FAILURE]
 
 
 class ParseTransform(Transform):
@@ -135,7 +137,11 @@ class ParseTransform(Transform):
     def __init__(self, config: ParseConfig) -> None:
         self.config = config
         clock = Clock(config.timestamp.timezone)
-        self._into = _first_match(_build_intos(config, clock))
+        parsers, intos = _build_parsers(config, clock)
+        self._into = _first_match(intos)
+        # A lone format with a batch form parses a columnar batch in one call.
+        self._lay: Lay | None = getattr(parsers[0], "lay", None) if len(parsers) == 1 else None
+        self._lay_keys: frozenset[str] | None = getattr(parsers[0], "lay_keys", None) if self._lay else None
         self._field = config.field
         self._keep_original = config.keep_original
         self._types = list(config.types.items())
@@ -151,45 +157,65 @@ class ParseTransform(Transform):
         return batch
 
     def _process_columns(self, batch: Batch) -> None:
-        """Parse the lines of a columnar batch into per-line fields; no event dicts are built."""
+        """Parse the lines of a columnar batch into per-line fields; no event dicts are built.
+
+        Tags go to the batch's per-line tags, so the laid fields of a line are
+        exactly what was extracted from it.
+        """
+        lines = batch.messages()
+        tags: dict[int, list[str]] = {}
+        shape = None
+        if self._lay is not None and not self._has_post:
+            fields, no_time, tags = self._lay(lines)
+            # The rows without fields, found at C speed; they share one tag list (line tags are read only).
+            tags.update(dict.fromkeys(compress(range(len(fields)), map(operator.not_, fields)), _FAILURE_TAGS))
+            shape = self._lay_keys
+        else:
+            fields, no_time = self._parse_lines(lines, tags)
+        if no_time and self._tag_missing_times(batch, fields, no_time, tags) and shape is not None:
+            shape = shape | {"@timestamp"}
+        batch.set_line_fields(fields, tags, shape)
+
+    def _parse_lines(self, lines: list[str], tags: dict[int, list[str]]) -> tuple[list[Event | None], list[int]]:
         into = self._into
         post = self._post_process if self._has_post else None
         fields: list[Event | None] = []
         append = fields.append
-        failed = _FAILED
-        needs_time: list[int] = []
-        for i, line in enumerate(batch.messages()):
+        no_time: list[int] = []
+        for i, line in enumerate(lines):
             own: Event = {}
             status = into(line, own)
-            if status == MATCH and post is None:
-                append(own)
-                continue
             if not status:
-                append(failed)
+                tags[i] = [TAG_PARSE_FAILURE]
+                append(None)
                 continue
+            if "tags" in own:
+                tags[i] = list(own.pop("tags"))
             if post is not None:
                 status = post(own, line, status)
             if status == MATCH_WITHOUT_TIME:
-                needs_time.append(i)
+                no_time.append(i)
             append(own)
-        if needs_time:
-            self._tag_missing_times(batch, fields, needs_time)
-        batch.set_line_fields(fields)
+        return fields, no_time
 
-    def _tag_missing_times(self, batch: Batch, fields: list[Event | None], rows: list[int]) -> None:
+    def _tag_missing_times(self, batch: Batch, fields: list[Event | None], rows: list[int],
+                           tags: dict[int, list[str]]) -> bool:
+        """Tag the rows whose event has no time but its read time; whether any got `@timestamp` (now) laid."""
+        stamped = False
         common = batch.common
         earlier = batch.line_fields()
         for i in rows:
             before = earlier[i] if earlier is not None else None
             ts = before["@timestamp"] if before is not None and "@timestamp" in before else common.get("@timestamp")
-            own = fields[i]
-            assert own is not None
             if ts is None:
+                own = fields[i]
+                assert own is not None
                 own["@timestamp"] = _now_iso()
+                stamped = True
             elif ts != common.get("event.ingested"):
                 continue  # an earlier step already found this event's time
-            tags = own.get("tags")
-            own["tags"] = [*tags, TAG_TIMESTAMP_MISSING] if tags else [TAG_TIMESTAMP_MISSING]
+            tags[i] = [*tags.get(i, ()), TAG_TIMESTAMP_MISSING]
+        return stamped
 
     def _process_events(self, events: list[Event]) -> None:
         field = self._field

@@ -228,6 +228,52 @@ class TestColumnarPath:
         assert not columnar.materialized
         assert columnar.events == eager.events
 
+    @pytest.mark.parametrize("rename", [{}, {"@timestamp": "ts", "log.level": "level"}])
+    def test_batch_form_equals_line_form(self, rename: dict[str, str]) -> None:
+        """python_logging's batch form gives the same events as parsing line by line, tags and times included."""
+        lines = ["2026-11-20 10:00:00,123 INFO [a.b] first of its second", "2026-11-20 10:00:00,200 INFO [a.b] again",
+                 "2026-13-20 10:00:00,123 INFO [a.b] month 13", "INFO:root:untimed", "INFO:     not python",
+                 "2026-11-20 10:00:01 WARNING x.y: other layout", "lower case", ""]
+        cfg = config(formats=["python_logging"], rename=rename)
+        columnar = ParseTransform(cfg).process(Batch.from_lines(lines, READ))
+        built = Batch.from_lines(lines, READ)
+        _ = built.events
+        eager = ParseTransform(cfg).process(built)
+        assert columnar is not None and eager is not None
+        assert columnar.events == eager.events
+        tags = [e.get("tags") for e in eager.events]
+        assert tags == [None, None, ["_timestamp_missing"], ["_timestamp_missing"], ["_parse_failure"], None,
+                        ["_parse_failure"], ["_parse_failure"]]
+
+    def test_auto_batch_form_equals_line_form(self) -> None:
+        """`auto` over a columnar batch gives the same events as over built events, for every kind of line."""
+        lines = ["2026-11-20 10:00:00,123 INFO [a.b] hello", '{"ts": "2026-11-20T10:00:00Z", "level": "warn"}',
+                 '10.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"', UVICORN_LINE,
+                 "Epoch 3/10", "Traceback (most recent call last):", OOM_LINE, "[rank1]: boom", "plain words",
+                 "INFO:root:untimed", "", "step=3 loss=0.5", "2026-11-20 10:00:00 - app - ERROR - cookbook"]
+        cfg = config(formats=["auto"])
+        columnar = ParseTransform(cfg).process(Batch.from_lines(lines, READ, None, {6: ["_multiline"]}))
+        built = Batch.from_lines(lines, READ, None, {6: ["_multiline"]})
+        _ = built.events
+        eager = ParseTransform(cfg).process(built)
+        assert columnar is not None and eager is not None
+        assert columnar.events == eager.events
+        assert [("_parse_failure" in e.get("tags", ())) for e in eager.events].count(True) == 2
+
+    @pytest.mark.parametrize("common", [READ, {}])
+    def test_project_of_batch_form_equals_events(self, common: Event) -> None:
+        """Projecting python_logging's laid fields (the NDJSON hot path) equals projecting the built events."""
+        lines = ["2026-11-20 10:00:00,123 INFO [a.b] hello", "INFO:root:untimed", "nope", "2026-11-20 10:00:00,2 "
+                 "ERROR [c] x"]
+        cfg = config(formats=["python_logging"], rename={"@timestamp": "ts", "log.level": "level",
+                                                         "log.logger": "logger"})
+        names = ["ts", "level", "logger", "message"]
+        out = ParseTransform(cfg).process(Batch.from_lines(lines, common))
+        again = ParseTransform(cfg).process(Batch.from_lines(lines, common))
+        assert out is not None and again is not None
+        assert out.project(names) == [{k: e[k] for k in names if k in e} for e in again.events]
+        assert out.project(names)[2] == {"message": "nope"}
+
     def test_project_reads_columns(self) -> None:
         """`project` of a parsed columnar batch gives the wanted fields without building events."""
         cfg = config(formats=["python_logging"], rename={"log.level": "level"})
