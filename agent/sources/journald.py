@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
 import time
 from collections import deque
@@ -29,12 +28,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
+
 from logferry.agent.acks import OrderedAcks
 from logferry.agent.component import BuildContext, Source, SourceContext
 from logferry.agent.config.common import SourceConfig
 from logferry.agent.event import TAG_INVALID_UTF8, Batch, Event
+from logferry.agent.fsutil import write_atomic
 from logferry.agent.timeutil import iso_now
-from msgspec import Meta
 
 log = logging.getLogger(__name__)
 
@@ -214,18 +215,8 @@ def entry_to_event(entry: dict[str, Any], host_name: str, include_fields: list[s
 
 def write_cursor_atomically(path: Path, cursor: str) -> None:
     """Replace the cursor file so a crash leaves either the old or the new cursor, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)  # not at build time: `validate` must not create dirs
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(cursor + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    # The directory is made here, not at build time: `validate` must not create directories.
+    write_atomic(path, (cursor + "\n").encode(), make_parent=True)
 
 
 def read_cursor(path: Path) -> str | None:

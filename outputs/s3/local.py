@@ -10,11 +10,10 @@ the old object or the new one, never a torn file. Metadata goes to a
 from __future__ import annotations
 
 import json
-import os
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from logferry.agent import fsutil
 from logferry.outputs.s3.store import ArchiveObject
 
 
@@ -28,28 +27,9 @@ def path_from_url(location: str) -> Path:
     return Path(location).expanduser()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that it is complete and durable once this returns."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    fsutil.write_atomic(path, data, make_parent=True)
 
 
 class LocalStore:

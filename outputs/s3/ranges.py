@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 from collections import deque
 from pathlib import Path
+
+from logferry.agent.fsutil import write_atomic
 
 _KEEP_LINES = 100_000  # ~10 MB; replays never reach back further than the source checkpoint lags
 
@@ -58,12 +59,7 @@ class CutJournal:
         return kept
 
     def _rewrite(self, path: Path, lines: deque[str]) -> None:
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(lines)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, "".join(lines).encode("utf-8"))
         self._lines = len(lines)
 
     def _insert(self, partition: str, stream: str, first: int, last: int) -> None:

@@ -11,13 +11,12 @@ leaves either the old ledger or the new one, never half of one.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from logferry.agent.buffers.disk.segment import fsync_dir
+from logferry.agent.fsutil import write_atomic
 
 LEDGER_FILE = "ledger.json"
 Position = tuple[int, int]  # (segment id, byte offset)
@@ -60,16 +59,5 @@ class Ledger:
         return cls(tuple(doc.read), tuple(doc.write), doc.acked_records)  # type: ignore[arg-type]
 
     def save(self, directory: Path, sync: bool = True) -> None:
-        path = self.path(directory)
-        tmp = path.with_suffix(".json.tmp")
         data = msgspec.json.encode(_LedgerDoc(1, self.read, self.write, self.acked_records))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if sync:
-            fsync_dir(directory)
+        write_atomic(self.path(directory), data, mode=0o600, sync=sync)

@@ -31,6 +31,7 @@ from logferry.agent.buffers.disk.record import (
     crc32c,
     parse,
 )
+from logferry.agent.fsutil import write_atomic
 
 SEGMENT_MAGIC = b"LFBUFSEG"
 SEGMENT_VERSION = 1
@@ -107,26 +108,8 @@ def open_header(path: Path, segment_id: int) -> SegmentHeader:
 def create_segment(directory: Path, segment_id: int, created_ms: int, key_id: str | None, sync: bool) -> None:
     """Write a new segment holding just its header: tmp file, fsync, rename, so a crash never leaves
     half a header behind."""
-    path = segment_path(directory, segment_id)
-    tmp = path.with_suffix(".seg.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, encode_header(segment_id, created_ms, key_id))
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if sync:
-        fsync_dir(directory)
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(segment_path(directory, segment_id), encode_header(segment_id, created_ms, key_id),
+                 mode=0o600, sync=sync)
 
 
 def iter_records(fd: int, start: int, limit: int, chunk: int = READ_CHUNK_BYTES) -> Iterator[Record | Corrupt]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import msgspec
 
+from logferry.agent.fsutil import write_atomic
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "checkpoints.json"
@@ -112,22 +114,7 @@ class CheckpointStore:
 
     def write(self, payload: bytes) -> None:
         """Atomically replace the document with ``payload`` (blocking: run it in a thread)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, payload, make_parent=True)
         self.last_saved = time.time()
 
     def save(self) -> None:
