@@ -26,8 +26,6 @@ variable. A key file readable by group or others is used, with a warning.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import re
@@ -43,6 +41,7 @@ from msgspec import Meta
 
 from logferry.agent.config.common import Strict
 from logferry.agent.errors import BuildError
+from logferry.agent.keymaterial import decode_key_material
 
 log = logging.getLogger(__name__)
 Mode = Literal["gcm", "siv"]
@@ -82,31 +81,6 @@ def check_key_specs(keys: list[KeySpec], active_key: str | None) -> None:
         raise ValueError(f"keys: duplicate key id {', '.join(map(repr, dupes))}")
     if active_key is not None and active_key not in ids:
         raise ValueError(f"active_key {active_key!r} is not one of the listed keys ({', '.join(ids)})")
-
-
-def decode_key_material(data: bytes, lengths: Iterable[int], *, allow_raw: bool = True) -> bytes | None:
-    """The key in ``data`` (hex, base64 or raw) if it decodes to one of ``lengths``; else ``None``."""
-    wanted = set(lengths)
-    text = data.strip()
-    if text and text.isascii():
-        try:
-            key = bytes.fromhex(text.decode("ascii"))
-            if len(key) in wanted:
-                return key
-        except ValueError:
-            pass
-        compact = re.sub(rb"\s+", b"", text).rstrip(b"=")
-        padded = compact + b"=" * (-len(compact) % 4)
-        for alphabet in (b"+/", b"-_"):
-            try:
-                key = base64.b64decode(padded, altchars=alphabet, validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            if len(key) in wanted:
-                return key
-    if allow_raw and len(data) in wanted:
-        return data
-    return None
 
 
 def read_key(spec: KeySpec, lengths: Iterable[int], *, base_dir: Path | None = None,

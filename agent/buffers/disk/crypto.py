@@ -12,10 +12,7 @@ environment variable (base64 or hex text). Key bytes never appear in messages.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from logferry.agent.config.common import BufferEncryptionConfig, BufferKeyConfig
 from logferry.agent.errors import BuildError
+from logferry.agent.keymaterial import decode_key_material
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -32,29 +30,6 @@ _MAX_KEY_FILE_BYTES = 4096
 
 class DecryptError(Exception):
     """A record that does not decrypt with its segment's key (damaged or tampered with)."""
-
-
-def _decode(data: bytes, allow_raw: bool) -> bytes | None:
-    text = data.strip()
-    if text and text.isascii():
-        try:
-            key = bytes.fromhex(text.decode("ascii"))
-            if len(key) == KEY_BYTES:
-                return key
-        except ValueError:
-            pass
-        compact = re.sub(rb"\s+", b"", text).rstrip(b"=")
-        padded = compact + b"=" * (-len(compact) % 4)
-        for alphabet in (b"+/", b"-_"):
-            try:
-                key = base64.b64decode(padded, altchars=alphabet, validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            if len(key) == KEY_BYTES:
-                return key
-    if allow_raw and len(data) == KEY_BYTES:
-        return data
-    return None
 
 
 def read_key(spec: BufferKeyConfig, env: Mapping[str, str] | None = None) -> bytes:
@@ -76,7 +51,7 @@ def read_key(spec: BufferKeyConfig, env: Mapping[str, str] | None = None) -> byt
             raise BuildError(f"{what}: the variable is not set")
         data = value.encode("utf-8", "surrogateescape")
         allow_raw = False
-    key = _decode(data, allow_raw)
+    key = decode_key_material(data, (KEY_BYTES,), allow_raw=allow_raw)
     if key is None:
         raise BuildError(f"{what}: expected a {KEY_BYTES}-byte key as base64 or hex text"
                          + (", or raw bytes" if allow_raw else ""))
