@@ -76,7 +76,13 @@ class TestSchemaAndVersion:
         r = logferry("schema")
         assert r.returncode == 0, r.stderr
         doc = json.loads(r.stdout)
-        assert {"sources", "transforms", "outputs"} <= set(json.dumps(doc).split('"'))
+        assert doc["$schema"].startswith("https://json-schema.org/")
+        assert {"data_dir", "api", "sources", "transforms", "outputs"} <= set(doc["properties"])
+        branches = doc["properties"]["outputs"]["additionalProperties"]["oneOf"]
+        types = {b["properties"]["type"]["const"] for b in branches}
+        assert {"file", "console", "elasticsearch", "s3", "archive"} <= types
+        # Every registered type loads: none was left out of the schema.
+        assert "Left out" not in r.stderr, r.stderr
 
     def test_version(self) -> None:
         """version prints the package version."""
