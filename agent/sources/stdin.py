@@ -18,7 +18,8 @@ from msgspec import Meta
 
 from logferry.agent.component import BuildContext, Source, SourceContext
 from logferry.agent.config.common import SourceConfig
-from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED, Batch, LineOrigin
+from logferry.agent.event import Batch, LineOrigin
+from logferry.agent.sources.file.framing import Framed, LineFramer
 from logferry.agent.timeutil import iso_now
 
 
@@ -48,8 +49,8 @@ class StdinSource(Source):
             close()
 
     async def _read_all(self, ctx: SourceContext, read: Callable[[int], Awaitable[bytes]]) -> None:
-        pending = b""
-        offset = 0
+        # The file source's framer: same truncation and invalid-UTF-8 tagging as for files.
+        framer = LineFramer(0, max_line_bytes=self.cfg.max_line_bytes)
         while not ctx.shutdown.is_set():
             reading = asyncio.ensure_future(read(self.cfg.read_chunk_bytes))
             stop = asyncio.ensure_future(ctx.shutdown.wait())
@@ -61,17 +62,8 @@ class StdinSource(Source):
             chunk = reading.result()
             if not chunk:
                 break
-            data = pending + chunk
-            cut = data.rfind(b"\n")
-            if cut < 0 and len(data) < self.cfg.max_line_bytes:
-                pending = data
-                continue
-            if cut < 0:
-                cut = len(data) - 1
-            pending = data[cut + 1:]
-            offset = await self._emit(ctx, data[: cut + 1], offset)
-        if pending:
-            await self._emit(ctx, pending + b"\n", offset)
+            await self._emit(ctx, framer.feed(chunk), len(chunk))
+        await self._emit(ctx, framer.flush(), 0)
 
     async def _reader(self) -> tuple[Callable[[int], Awaitable[bytes]], Callable[[], None]]:
         """A pipe or terminal is read through the event loop, so a stop never waits on a blocked
@@ -87,29 +79,12 @@ class StdinSource(Source):
         # Closing matters on reload: a forgotten transport would keep reading stdin for nobody.
         return reader.read, transport.close
 
-    async def _emit(self, ctx: SourceContext, data: bytes, offset: int) -> int:
-        raw_lines = data.split(b"\n")[:-1]
-        lines: list[str] = []
-        offsets: list[int] = []
-        tags: dict[int, list[str]] = {}
-        limit = self.cfg.max_line_bytes
-        for i, raw in enumerate(raw_lines):
-            offsets.append(offset)
-            offset += len(raw) + 1
-            t: list[str] = []
-            if len(raw) > limit:
-                raw = raw[:limit]
-                t.append(TAG_TRUNCATED)
-            try:
-                lines.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                lines.append(raw.decode("utf-8", "replace"))
-                t.append(TAG_INVALID_UTF8)
-            if t:
-                tags[i] = t
+    async def _emit(self, ctx: SourceContext, framed: Framed, nbytes: int) -> None:
+        if not framed.lines:
+            return
         now = iso_now()
         common = {"@timestamp": now, "event.ingested": now, "host.name": self.host_name,
                   "input.type": "stdin"}
-        ctx.metrics.received(len(lines), len(data))
-        await ctx.out.send(Batch.from_lines(lines, common, LineOrigin(self._id_prefix, offsets), tags))
-        return offset
+        ctx.metrics.received(len(framed.lines), nbytes)
+        await ctx.out.send(Batch.from_lines(framed.lines, common, LineOrigin(self._id_prefix, framed.offsets),
+                                            framed.tags))
