@@ -111,8 +111,10 @@ def _validate(path: str, *, health: bool) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from logferry.agent.run import Agent
+    from logferry.agent.runtime_tuning import tune_allocator
     from logferry.agent.telemetry import setup_logging
 
+    tune_allocator()
     setup_logging(args.log_level)
     log = logging.getLogger("logferry.agent")
     agent = Agent(args.config, once=args.once, graceful_secs=args.graceful_secs)

@@ -16,6 +16,7 @@ from logferry.agent.api import ApiServer
 from logferry.agent.component import Health
 from logferry.agent.config.load import load_config
 from logferry.agent.errors import BuildError, ConfigError
+from logferry.agent.runtime_tuning import tune_gc
 from logferry.agent.systemd import SystemdNotifier
 from logferry.agent.topology.builder import BuiltTopology, build_topology
 from logferry.agent.topology.running import RunningTopology
@@ -47,6 +48,7 @@ class Agent:
     async def run(self) -> int:
         """Exit status: 0 after a clean stop, 1 when the graceful limit forced a cancel."""
         built = self._build()  # ConfigError / BuildError propagate to the CLI before anything starts
+        tune_gc()  # after the first build: what start-up made stays for the life of the process
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self._signals.put_nowait, sig)
