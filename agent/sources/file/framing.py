@@ -111,6 +111,10 @@ class LineFramer:
         if cut < 0:
             self._hold(data)
             return Framed([], [], {}, self._rest_start)
+        if not self._overflow and not self.collapse and data.isascii() and self._rest.isascii():
+            fast = self._frame_ascii(data, cut, start)
+            if fast is not None:
+                return fast
         lines: list[str] = []
         offsets: list[int] = []
         tags: dict[int, list[str]] = {}
@@ -130,6 +134,30 @@ class LineFramer:
         if cut + 1 < len(data):
             self._hold(data[cut + 1:])
         return Framed(lines, offsets, tags, self._rest_start)
+
+    def _frame_ascii(self, data: bytes, cut: int, start: int) -> Framed | None:
+        """The common chunk (ASCII, held line ASCII too) framed without copying it first; ``None``: a long line.
+
+        The whole chunk is decoded and split at once; the text after its last
+        newline is held again as bytes, and the held start of a line is
+        joined to the first line only.
+        """
+        rest = self._rest
+        lines = data.decode("ascii").split("\n")
+        lines.pop()  # after the last newline: held below
+        if rest:
+            lines[0] = rest.decode("ascii") + lines[0]
+        lengths = list(map(len, lines))
+        if len(data) + len(rest) > self.max_line_bytes and max(lengths) > self.max_line_bytes:
+            return None
+        base = self._rest_start
+        # start of line i = base + sum(len of lines before i) + i newlines
+        offsets = list(map(add, accumulate(lengths, initial=base), range(len(lines))))
+        self._rest = b""
+        self._rest_start = start + cut + 1
+        if cut + 1 < len(data):
+            self._hold(data[cut + 1:])
+        return Framed(lines, offsets, {}, self._rest_start)
 
     def flush(self) -> Framed:
         """Emit the unterminated last line, if any (the file will not grow any more)."""

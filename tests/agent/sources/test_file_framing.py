@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED
 from logferry.agent.sources.file.framing import (
     Framed,
@@ -155,3 +158,28 @@ class TestHelpers:
         """``byte_lengths`` equals the lengths of a bytes split, including repeated non-ASCII lines."""
         block = "x\né\né\nyy\n€".encode()
         assert byte_lengths(block, block.decode().split("\n")) == [1, 2, 2, 2, 3]
+
+
+class TestChunkingInvariance:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(st.sampled_from(["", "a", "line", "é", "x" * 30, "\r", "\xff"]), max_size=40).map("".join),
+        st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=20),
+        st.integers(min_value=4, max_value=40),
+    )
+    def test_any_chunking_frames_like_one_feed(self, text: str, cuts: list[int], limit: int) -> None:
+        """However a stream is cut into reads, lines, offsets, tags and end equal those of a single read."""
+        data = text.replace("a", "a\n").encode("utf-8", "surrogateescape")
+        whole = feed_all(LineFramer(max_line_bytes=limit), [data], flush=True)
+        chunks, pos = [], 0
+        for n in cuts:
+            chunks.append(data[pos:pos + n])
+            pos += n
+        chunks.append(data[pos:])
+        parts = feed_all(LineFramer(max_line_bytes=limit), chunks, flush=True)
+        assert (parts.lines, parts.offsets, parts.tags, parts.end) == (whole.lines, whole.offsets, whole.tags,
+                                                                       whole.end)
+        if all(len(b) <= limit for b in data.split(b"\n")) and "\xff" not in text:
+            n = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+            assert whole.lines == data.decode().split("\n")[:n]
+            assert whole.offsets == expected_offsets(data)[:n]
