@@ -8,7 +8,7 @@ are written and flushed to the kernel (and fsynced with ``fsync: true``).
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import gzip
 import os
 import re
@@ -19,10 +19,12 @@ from typing import IO, Annotated, Any, Literal
 
 from msgspec import Meta
 
-from logferry.agent.component import BuildContext, Output, OutputContext, settle
+from logferry.agent.acks import AckStatus, AckToken
+from logferry.agent.component import BuildContext, Output, OutputContext
 from logferry.agent.config.common import OutputConfig
 from logferry.agent.event import Batch, Event
 from logferry.outputs.encoding import Encoder, EncodingConfig
+from logferry.outputs.write_behind import WriteBehind
 
 _FIELD = re.compile(r"\{([A-Za-z0-9_@.\-]+)\}")
 _MAX_OPEN_FILES = 64
@@ -88,6 +90,12 @@ def _unprotect(text: str) -> str:
     return text.replace("\x02", "{").replace("\x03", "}")
 
 
+def _delivered(ctx: OutputContext, ack: AckToken | None, events: int, nbytes: int) -> None:
+    ctx.metrics.sent(events, nbytes)
+    if ack is not None:
+        ack.settle(AckStatus.DELIVERED)
+
+
 def _parse_ts(prefix: str) -> time.struct_time:
     try:
         return time.strptime(prefix, "%Y-%m-%dT%H:%M:%S")
@@ -115,6 +123,7 @@ class FileOutput(Output):
         self._files: OrderedDict[str, IO[bytes]] = OrderedDict()
 
     async def run(self, ctx: OutputContext) -> None:
+        writer = WriteBehind(self._write_round, name=f"file-output-{ctx.component_id}")
         try:
             async for batch in ctx.inbox:
                 groups = self.template.group(batch)
@@ -122,17 +131,25 @@ class FileOutput(Output):
                     writes = [(self.cfg.path, self.encoder.encode(batch))]
                 else:
                     writes = [(p, self.encoder.encode_events(evs)) for p, evs in groups.items()]
-                # One thread hop per batch: the loop never waits on the disk.
-                await asyncio.to_thread(self._write_all, writes)
-                ctx.metrics.sent(len(batch), sum(len(d) for _, d in writes))
-                settle(batch)
+                # Written behind on the writer thread; only the count and the ack wait, not the events.
+                await writer.submit(writes, functools.partial(
+                    _delivered, ctx, batch.ack, len(batch), sum(len(d) for _, d in writes)))
+            await writer.drain()
         finally:
-            await asyncio.to_thread(self._close_all)
+            await writer.close(self._close_all)
 
-    def _write_all(self, writes: list[tuple[str, bytes]]) -> None:
+    def _write_round(self, writes: list[tuple[str, bytes]]) -> None:
+        """One round of the writer thread: each file written once, flushed (and fsynced) once."""
+        by_path: dict[str, list[bytes]] = {}
         for path, data in writes:
+            by_path.setdefault(path, []).append(data)
+        for path, parts in by_path.items():
             f = self._open(path)
-            f.write(data)
+            if isinstance(f, gzip.GzipFile):
+                for data in parts:
+                    f.write(data)
+            else:
+                f.write(parts[0] if len(parts) == 1 else b"".join(parts))
             f.flush()
             if self.cfg.fsync:
                 raw = f.fileobj if isinstance(f, gzip.GzipFile) else f  # type: ignore[attr-defined]
