@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
 """Throughput, recall and false positives of the redact transform on the generated corpus.
 
-Runs the whole transform (events built from lines, every detector on, mask
-action) over batches of 1024 lines on one core and reports MiB/s of message
-text, best and median of ``--repeat`` runs, by wall clock and by the process's
-CPU time (which other processes on a busy machine do not inflate), with the
-load averages before and after; then recall and false positives per detector
-of the scanner on the same corpus. ``--input FILE`` times a log file of your
-own instead (no scores). Every run uses a fresh transform, so no verdict cache
-carries over from one run to the next.
+Runs the whole transform (every detector on, mask action) over batches of
+1024 lines on one core and reports MiB/s of message text, best and median of
+``--repeat`` runs, by wall clock and by the process's CPU time (which other
+processes on a busy machine do not inflate), with the load averages before and
+after; then recall and false positives per detector of the scanner on the same
+corpus. ``--input FILE`` times a log file of your own instead (no scores).
+Every run uses a fresh transform, so no verdict cache carries over from one
+run to the next.
 
-    /work/venv/bin/python bench/redact_bench.py --lines 200000 --engine auto
+Each engine is timed per batch shape (``--shape``): ``lines``, batches as the
+file source hands them (lines over common fields, events not built yet), and
+``events``, batches whose events an earlier transform already built (built
+before the clock starts); and per garbage-collector setting (``--gc``):
+``default``, and ``agent``, the setting the agent applies at start
+(``gc.freeze()`` after start-up, ``gc.set_threshold(50_000, 20, 100)``).
+
+    /work/venv/bin/python bench/redact_bench.py --lines 200000 --engine auto,re
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -29,6 +37,7 @@ from logferry.transforms.redact.transform import RedactConfig  # noqa: E402
 from tests.transforms.redact.corpus import mixed, score  # noqa: E402
 
 BATCH = 1024
+AGENT_GC_THRESHOLD = (50_000, 20, 100)  # what the agent sets at start (with gc.freeze())
 
 
 def build(engine: str):  # type: ignore[no-untyped-def]
@@ -40,21 +49,33 @@ def build(engine: str):  # type: ignore[no-untyped-def]
     return cfg.build(ctx)
 
 
-def time_transform(lines: list[str], engine: str, repeat: int) -> tuple[list[float], list[float], str]:
+def time_transform(lines: list[str], engine: str, repeat: int, shape: str) -> tuple[list[float], list[float], str]:
     """Wall-clock and CPU seconds of each run over all batches, and the engine used."""
     walls, cpus = [], []
     used = ""
+    common = {"host.name": "gpu-node-7", "log.file.path": "/var/log/serve.log"}
     for _ in range(repeat):
         t = build(engine)
         used = t.scanner.engine
-        batches = [Batch.from_lines(lines[i:i + BATCH], {"host.name": "gpu-node-7", "log.file.path": "/var/log/serve.log"})
-                   for i in range(0, len(lines), BATCH)]
+        batches = [Batch.from_lines(lines[i:i + BATCH], common) for i in range(0, len(lines), BATCH)]
+        if shape == "events":
+            batches = [Batch.from_events(b.events) for b in batches]
         w0, c0 = time.perf_counter(), time.process_time()
         for b in batches:
             t.process(b)
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
     return walls, cpus, used
+
+
+def set_gc(mode: str, default_threshold: tuple[int, int, int]) -> None:
+    if mode == "agent":
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*AGENT_GC_THRESHOLD)
+    else:
+        gc.unfreeze()
+        gc.set_threshold(*default_threshold)
 
 
 def _load() -> str:
@@ -67,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--pii-share", type=float, default=0.2, help="share of lines carrying a planted value")
     ap.add_argument("--engine", default="auto,re", help="comma-separated: auto, hyperscan, re")
+    ap.add_argument("--shape", default="lines,events", help="comma-separated batch shapes: lines, events")
+    ap.add_argument("--gc", default="default,agent", help="comma-separated GC settings: default, agent")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--input", help="a log file to time instead of the generated corpus")
     args = ap.parse_args(argv)
@@ -80,14 +103,20 @@ def main(argv: list[str] | None = None) -> int:
         lines = [c.line for c in cases]
     mib = sum(len(s.encode()) for s in lines) / 2**20
     print(f"corpus: {len(lines)} lines, {mib:.1f} MiB, pii share {args.pii_share if cases else 'n/a'}")
+    default_threshold = gc.get_threshold()
+    print(f"gc: default = threshold {default_threshold}; agent = gc.freeze() + threshold {AGENT_GC_THRESHOLD}")
     for engine in args.engine.split(","):
-        load_before = _load()
-        walls, cpus, used = time_transform(lines, engine, args.repeat)
-        best, median = min(walls), statistics.median(walls)
-        print(f"engine={used:9} transform: best {mib / best:6.1f} MiB/s, median {mib / median:6.1f} MiB/s "
-              f"({len(lines) / median / 1000:.0f} k lines/s) wall clock; CPU time best {mib / min(cpus):.1f}, "
-              f"median {mib / statistics.median(cpus):.1f} MiB/s; {args.repeat} runs; "
-              f"load average 1/5/15 min {load_before} before, {_load()} after")
+        for shape in args.shape.split(","):
+            for gc_mode in args.gc.split(","):
+                set_gc(gc_mode, default_threshold)
+                load_before = _load()
+                walls, cpus, used = time_transform(lines, engine, args.repeat, shape)
+                best, median = min(walls), statistics.median(walls)
+                print(f"engine={used:9} shape={shape:6} gc={gc_mode:7} best {mib / best:6.1f} MiB/s, median "
+                      f"{mib / median:6.1f} MiB/s ({len(lines) / median / 1000:.0f} k lines/s) wall clock; CPU time "
+                      f"best {mib / min(cpus):.1f}, median {mib / statistics.median(cpus):.1f} MiB/s; {args.repeat} "
+                      f"runs; load average 1/5/15 min {load_before} before, {_load()} after")
+    set_gc("default", default_threshold)
     if cases is not None:
         scanner = build("auto").scanner
         scores, bad = score(cases, scanner.find)

@@ -6,12 +6,13 @@ to scan (fields whose name implies a detector, such as ``ssn``,
 strings with one ``Scanner.find_many`` call; write the replacements back.
 Values of repeated fields (``host.name``, ``log.file.path``) are queued once
 per batch and memoised across batches, so each distinct short value is paid
-for once.
+for once. ``redact_lines`` is the same ``message`` step for the raw lines of
+a batch whose events are not built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from logferry.agent.event import Event, add_tags
@@ -64,10 +65,25 @@ class Redactor:
         """Content detectors over one string: (new text, detectors)."""
         if len(s) < _MIN_SCAN_CHARS:
             return s, ()
-        (res,) = self._results([s])
-        return (s, ()) if res is None else res
+        return self._results([s]).get(0, (s, ()))
 
-    def apply(self, s: str, findings: list[Finding] | tuple[Finding, ...]) -> str | None:
+    def redact_lines(self, lines: list[str]) -> dict[int, _Result]:
+        """What ``redact_events`` does to ``message``, for the raw lines of a columnar batch: {line index: result}.
+
+        Lines with nothing to redact (nearly all) cost no Python work beyond the scanner's.
+        """
+        if not lines:
+            return {}
+        if min(map(len, lines)) >= _MIN_SCAN_CHARS:
+            return self._results(lines)
+        where = [i for i, s in enumerate(lines) if len(s) >= _MIN_SCAN_CHARS]
+        return {where[pos]: res for pos, res in self._results([lines[i] for i in where]).items()}
+
+    def apply(self, s: str, findings: Sequence[Finding]) -> str | None:
+        if len(findings) == 1:  # the usual case: no list to build and join
+            f = findings[0]
+            rep = self.actions.replacement(f.detector, s[f.start:f.end])
+            return None if rep is None else s[:f.start] + rep + s[f.end:]
         out: list[str] = []
         pos = 0
         replacement = self.actions.replacement
@@ -81,16 +97,15 @@ class Redactor:
         out.append(s[pos:])
         return "".join(out)
 
-    def _results(self, texts: list[str]) -> list[_Result | None]:
-        out: list[_Result | None] = [None] * len(texts)
-        for pos, found in enumerate(self.scanner.find_many(texts)):
-            if not found:
-                continue
+    def _results(self, texts: list[str]) -> dict[int, _Result]:
+        """{position in ``texts``: result} for the texts that change."""
+        out: dict[int, _Result] = {}
+        for pos, found in self.scanner.find_flagged(texts).items():
             if isinstance(found, CustomTimeout):
                 self.on_timeout(str(found))
                 out[pos] = (FAILED, ())
-            else:
-                out[pos] = (self.apply(texts[pos], found), tuple(f.detector for f in found))
+            elif found:
+                out[pos] = (self.apply(texts[pos], found), tuple([f.detector for f in found]))  # type: ignore[arg-type]
         return out
 
     # --- events -------------------------------------------------------------------------------
@@ -109,13 +124,13 @@ class Redactor:
                     loc = _resolve(ev, path)
                     if loc is not None:
                         self._visit(i, loc[0], loc[1], "", job)
-        results = self._results(job.texts) if job.texts else []
+        results = self._results(job.texts) if job.texts else {}
         memo = self._memo
         if job.index:
             if len(memo) + len(job.index) > _MEMO_MAX_ENTRIES:
                 memo.clear()
             for text, pos in job.index.items():
-                memo[text] = results[pos]
+                memo[text] = results.get(pos)
         return _write_back(job, results)
 
     def _walk_top(self, events: list[Event], job: _Job) -> None:
@@ -256,12 +271,12 @@ class Redactor:
                 self._walk_list(i, item, key, parent, job)
 
 
-def _write_back(job: _Job, results: list[_Result | None]) -> dict[int, list[str]]:
+def _write_back(job: _Job, results: dict[int, _Result]) -> dict[int, list[str]]:
     """Replace or drop every changed value; {event index: detectors}."""
     fired: dict[int, list[str]] = {}
     drops: list[tuple[dict[str, Any], str]] = []
     lists: dict[int, list[Any]] = {}
-    changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results[pos]) is not None]
+    changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results.get(pos)) is not None]
     changed.extend(job.done)
     for i, container, key, (new, dets) in changed:
         if dets:
@@ -297,5 +312,12 @@ def _resolve(ev: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None
     return None
 
 
+def tag_names(fired: list[str]) -> list[str]:
+    return [f"redacted:{d}" for d in sorted(set(fired))]
+
+
 def tag_event(ev: Event, fired: list[str]) -> None:
-    add_tags(ev, [f"redacted:{d}" for d in sorted(set(fired))])
+    tags = ev.get("tags")
+    if isinstance(tags, list):  # a fresh list: events built from one batch share their common ``tags`` list
+        ev["tags"] = list(tags)
+    add_tags(ev, tag_names(fired))

@@ -212,12 +212,20 @@ class Scanner:
 
     def find_many(self, strings: Sequence[str]) -> list[Sequence[Finding] | CustomTimeout]:
         """Each string's validated findings (non-overlapping, in order), or the ``CustomTimeout`` it raised."""
-        flagged = self.candidates_many(strings)
         out: list[Sequence[Finding] | CustomTimeout] = [NO_FINDINGS] * len(strings)
-        todo = range(len(strings)) if self.custom else sorted(flagged)
+        for i, res in self.find_flagged(strings).items():
+            out[i] = res
+        return out
+
+    def find_flagged(self, strings: Sequence[str]) -> dict[int, Sequence[Finding] | CustomTimeout]:
+        """``find_many`` for the strings the prefilter flags only (by index): the rest have no findings."""
+        flagged = self.candidates_many(strings)
+        out: dict[int, Sequence[Finding] | CustomTimeout] = {}
+        todo = range(len(strings)) if self.custom else flagged
+        exact = self._exact
         for i in todo:
             try:
-                out[i] = self._exact(strings[i], flagged.get(i, ()))
+                out[i] = exact(strings[i], flagged.get(i, ()))
             except CustomTimeout as exc:
                 out[i] = exc
         return out

@@ -17,10 +17,16 @@ Config (YAML)::
 
 Hits per detector go to ``logferry_redact_hits_total{component_id, detector}``,
 bumped once per batch.
+
+A batch read from a file (lines over common fields, events not built yet) is
+redacted without building its events: the lines are scanned as ``message``
+and the changed ones laid over the batch (``Batch.set_line_fields``). Other
+batches are redacted event by event (``Redactor.redact_events``).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -33,12 +39,12 @@ from msgspec import Meta
 from logferry.agent.component import Transform
 from logferry.agent.config.common import Strict, TransformConfig
 from logferry.agent.errors import BuildError
-from logferry.agent.event import Batch
+from logferry.agent.event import Batch, Event
 from logferry.agent.telemetry import counter
 from logferry.transforms.redact.actions import ActionName, Actions, Pseudonymizer
 from logferry.transforms.redact.detectors import BUILTIN_NAMES
 from logferry.transforms.redact.keys import KeyRules
-from logferry.transforms.redact.redactor import Redactor, tag_event
+from logferry.transforms.redact.redactor import Redactor, tag_event, tag_names
 from logferry.transforms.redact.scanner import CustomPattern, Scanner
 from logferry.transforms.redact.validators import PhoneValidator
 
@@ -47,6 +53,8 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MIN_KEY_BYTES = 16
+_PER_LINE = ("message", "log.offset", "event.id")  # what a columnar batch sets per line, over its common fields
+_MESSAGE_ONLY = frozenset({"message"})
 
 
 class CustomDetector(Strict):
@@ -162,21 +170,77 @@ class RedactTransform(Transform):
         hits = counter("logferry_redact_hits_total", "Values the redact transform replaced, by detector.",
                        ("component_id", "detector"))
         self._hits = {d: hits.labels(component_id, d) for d in config.all_actions()}
+        # Columnar batches (lines over common fields) are redacted without building events when the walk
+        # of an event would touch nothing per line but ``message``: the default field choice.
+        excluded = set(config.exclude_fields)
+        self._columnar = (config.fields is None and "message" not in excluded and {"event.id", "tags"} <= excluded
+                          and all(self.redactor.key_rules.detector_for(k) is None for k in _PER_LINE))
+        self._clean_common: Event | None = None
 
     def _on_timeout(self, detector: str) -> None:
         if self.metrics is not None:
             self.metrics.error("redact_pattern_timeout")
 
     def process(self, batch: Batch) -> Batch | None:
-        events = batch.events
+        fired = self._process_columnar(batch) if self._columnar and not batch.materialized else None
+        if fired is None:
+            events = batch.events
+            fired = self.redactor.redact_events(events)
+            if self.tag_detectors:
+                for i, dets in fired.items():
+                    tag_event(events[i], dets)
         counts: dict[str, int] = {}
-        tag = self.tag_detectors
-        for i, fired in self.redactor.redact_events(events).items():
-            for d in fired:
+        for dets in fired.values():
+            for d in dets:
                 counts[d] = counts.get(d, 0) + 1
-            if tag:
-                tag_event(events[i], fired)
         for d, n in counts.items():
             self._hits[d].inc(n)
         return batch
 
+    def _process_columnar(self, batch: Batch) -> dict[int, list[str]] | None:
+        """Redact a batch that is still lines over common fields without building its events.
+
+        Only ``message`` differs between the events of such a batch, so the
+        lines are scanned and the changed ones laid over the batch as new
+        messages. ``None``: this batch needs its events built (fields laid by
+        an earlier transform, common fields that would change).
+        """
+        if batch.line_fields() is not None or not self._common_is_clean(batch.common):
+            return None
+        results = self.redactor.redact_lines(batch.messages())
+        fired = {i: list(dets) for i, (_, dets) in results.items() if dets}
+        if not results:
+            return fired
+        if any(new is None for new, _ in results.values()):  # drop_field: a laid field cannot remove the message
+            events = batch.events
+            for i, (new, _) in results.items():
+                if new is None:
+                    events[i].pop("message", None)
+                else:
+                    events[i]["message"] = new
+            if self.tag_detectors:
+                for i, dets in fired.items():
+                    tag_event(events[i], dets)
+            return fired
+        laid: list[Event | None] = [None] * len(batch)
+        for i, (new, _) in results.items():
+            laid[i] = {"message": new}
+        tags = {i: tag_names(dets) for i, dets in fired.items()} if self.tag_detectors else None
+        batch.set_line_fields(laid, tags, _MESSAGE_ONLY)
+        return fired
+
+    def _common_is_clean(self, common: Event) -> bool:
+        """True when the redactor would change none of the fields every event of a columnar batch shares.
+
+        Sources hand every batch of a file the same ``common`` dict: it is judged once (a reference is
+        kept, so the identity test cannot be fooled by a reused id). The check runs on a deep copy and
+        leaves ``common`` as it is.
+        """
+        if common is self._clean_common:
+            return True
+        probe = {k: v for k, v in common.items() if k not in _PER_LINE}
+        before = copy.deepcopy(probe)
+        if self.redactor.redact_events([probe]) or probe != before:
+            return False
+        self._clean_common = common
+        return True

@@ -177,13 +177,13 @@ class TestBatches:
         """Repeated short values go to the scanner once per batch and not again in the next batch."""
         t = _build(tmp_path)
         seen: list[list[str]] = []
-        find_many = t.scanner.find_many
+        find_flagged = t.scanner.find_flagged
 
         def recording(texts: list[str]):  # type: ignore[no-untyped-def]
             seen.append(list(texts))
-            return find_many(texts)
+            return find_flagged(texts)
 
-        t.scanner.find_many = recording  # type: ignore[method-assign]
+        t.scanner.find_flagged = recording  # type: ignore[method-assign]
         events = [{"message": f"m{i} bob@example.com", "svc": "billing-api", "owner": "ada@example.com"} for i in range(3)]
         out = _run(t, events)
         assert [e["owner"] for e in out] == ["[EMAIL]"] * 3 and [e["svc"] for e in out] == ["billing-api"] * 3
@@ -205,3 +205,62 @@ class TestBatches:
         a, b = _run(_build(tmp_path, tag_detectors=True), [{"message": msg}, {"message": "ip 10.1.2.3"}])
         assert a["message"] is msg and "tags" not in a
         assert b["tags"] == ["redacted:ipv4"]
+
+
+def _file_common() -> dict[str, Any]:
+    return {"host.name": "gpu-node-7", "log.file.path": "/var/log/serve.log", "tags": ["src"]}
+
+
+class TestColumnar:
+    def _pair(self, tmp_path: Path, lines: list[str], **kw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """(events of the columnar batch after redaction, events built first then redacted, stayed columnar)."""
+        line_tags = {0: ["_line_truncated"], 3: ["_multiline"]}
+        columnar = Batch.from_lines(list(lines), _file_common(), line_tags=line_tags)
+        built = Batch.from_lines(list(lines), _file_common(), line_tags=line_tags)
+        built.events  # noqa: B018  # builds the events: the transform takes its event path
+        a, b = _build(tmp_path, **kw).process(columnar), _build(tmp_path, **kw).process(built)
+        assert a is not None and b is not None
+        stayed = not a.materialized
+        return a.events, b.events, stayed
+
+    def test_same_events_as_the_event_path(self, tmp_path: Path) -> None:
+        """A batch of lines redacted without building its events ends up equal to one redacted as events, tags too."""
+        from tests.transforms.redact.corpus import mixed
+
+        lines = [c.line for c in mixed(3000, 11, 0.3)]
+        got, want, stayed = self._pair(tmp_path, lines, tag_detectors=True)
+        assert stayed
+        assert got == want
+        assert sum(e["message"] != line for e, line in zip(got, lines)) > 500
+
+    def test_drop_field_removes_the_message(self, tmp_path: Path) -> None:
+        """drop_field on a line of a columnar batch removes that event's message and keeps the other events."""
+        lines = ["mail ada@example.com", "nothing to see", "again bob@example.org", "fine", "x"]
+        got, want, _ = self._pair(tmp_path, lines, actions={"email": "drop_field"}, tag_detectors=True)
+        assert got == want
+        assert "message" not in got[0] and got[1]["message"] == "nothing to see"
+        assert got[2]["tags"] == ["src", "redacted:email"] and got[1]["tags"] == ["src"]
+
+    def test_common_fields_left_alone(self, tmp_path: Path) -> None:
+        """A common field with a finding is redacted in the events while the source's common dict stays as it was."""
+        common = {"host.name": "node-1", "user.email": "x@example.org"}
+        b = Batch.from_lines(["from 203.0.113.9", "nothing"], common)
+        out = _build(tmp_path).process(b)
+        assert out is not None
+        assert [(e["message"], e["user.email"]) for e in out.events] == [("from [IPV4]", "[EMAIL]"), ("nothing", "[EMAIL]")]
+        assert common == {"host.name": "node-1", "user.email": "x@example.org"}
+
+    def test_laid_fields_are_scanned(self, tmp_path: Path) -> None:
+        """Fields an earlier transform laid over the lines are redacted like fields of built events."""
+        b = Batch.from_lines(["a", "from 10.9.8.7"], {"host.name": "node-1"})
+        b.set_line_fields([{"json.email": "ada@example.com"}, None])
+        out = _build(tmp_path).process(b)
+        assert out is not None
+        assert [(e.get("json.email"), e["message"]) for e in out.events] == [("[EMAIL]", "a"), (None, "from [IPV4]")]
+
+    def test_tags_not_shared_between_events(self, tmp_path: Path) -> None:
+        """Events that share one tags list (built from one batch) get detector tags only where something fired."""
+        shared = ["src"]
+        a, b = _run(_build(tmp_path, tag_detectors=True),
+                    [{"message": "ip 10.1.2.3", "tags": shared}, {"message": "nothing", "tags": shared}])
+        assert a["tags"] == ["src", "redacted:ipv4"] and b["tags"] == ["src"] and shared == ["src"]
