@@ -43,7 +43,11 @@ PYTHON_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "w
 
 
 # basicConfig's layout starts with a level name, a colon, then a name (one C call instead of Python checks).
-_UNTIMED_START = re.compile("(?:" + "|".join(sorted(PYTHON_LEVELS, key=len, reverse=True)) + r"):[^:\s]").match
+_UNTIMED_PREFIX = "(?:" + "|".join(sorted(PYTHON_LEVELS, key=len, reverse=True)) + r"):[^:\s]"
+_UNTIMED_START = re.compile(_UNTIMED_PREFIX).match
+# For a batch, one match per line: the first layout whole, or an empty match where another layout may
+# apply (fifth character "-": a timed layout; basicConfig's prefix), or None: no layout can match.
+_FAST_OR_CANDIDATE = rf"(?:{_FAST}\Z|(?=.{{4}}-)|(?={_UNTIMED_PREFIX}))"
 
 
 def untimed_candidate(line: str) -> bool:
@@ -60,6 +64,7 @@ def python_logging(ctx: FormatContext) -> Parser:
     timed = compiled[:-1]
     untimed = compiled[-1:]
     fast = re.compile(_FAST, re.ASCII | re.DOTALL).fullmatch
+    fast_or_candidate = re.compile(_FAST_OR_CANDIDATE, re.ASCII | re.DOTALL).match
     k_ts, k_level, k_logger, k_msg = (ctx.name(k) for k in ("@timestamp", "log.level", "log.logger", "message"))
 
     def parse(line: str) -> dict[str, Any] | None:
@@ -114,20 +119,19 @@ def python_logging(ctx: FormatContext) -> Parser:
         out: list[dict[str, Any] | None] = []
         append = out.append
         no_time: list[int] = []
-        untimed = _UNTIMED_START
-        # The first layout is tried on every line at C speed (a non-matching line fails at its first bytes).
-        for line, m in zip(lines, map(fast, lines)):
-            if m is not None:
-                secs, frac, lvl, name, msg = m.groups()
+        # Every line is matched at C speed first; only the first layout's lines and candidates come back.
+        for line, m in zip(lines, map(fast_or_candidate, lines)):
+            if m is None:
+                append(None)
+                continue
+            secs, frac, lvl, name, msg = m.groups()
+            if secs is not None:
                 level = levels.get(lvl)
                 p = cache.get(secs)
                 if level is not None and p is not None:
                     append({k_ts: f"{p}.{frac}Z" if frac else p + "Z", k_level: level, k_logger: name,
                             k_msg: msg})
                     continue
-            elif line[4:5] != "-" and untimed(line) is None:
-                append(None)
-                continue
             own: dict[str, Any] = {}
             status = slow_into(line, own)
             if status == MATCH:

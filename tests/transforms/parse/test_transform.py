@@ -233,7 +233,8 @@ class TestColumnarPath:
         """python_logging's batch form gives the same events as parsing line by line, tags and times included."""
         lines = ["2026-11-20 10:00:00,123 INFO [a.b] first of its second", "2026-11-20 10:00:00,200 INFO [a.b] again",
                  "2026-13-20 10:00:00,123 INFO [a.b] month 13", "INFO:root:untimed", "INFO:     not python",
-                 "2026-11-20 10:00:01 WARNING x.y: other layout", "lower case", ""]
+                 "2026-11-20 10:00:01 WARNING x.y: other layout", "lower case", "",
+                 "2026-11-20 10:00:02,5 NOTICE [a.b] not a Python level", "INFO:\u00a0not a name", "WARN:x.y:short"]
         cfg = config(formats=["python_logging"], rename=rename)
         columnar = ParseTransform(cfg).process(Batch.from_lines(lines, READ))
         built = Batch.from_lines(lines, READ)
@@ -243,7 +244,8 @@ class TestColumnarPath:
         assert columnar.events == eager.events
         tags = [e.get("tags") for e in eager.events]
         assert tags == [None, None, ["_timestamp_missing"], ["_timestamp_missing"], ["_parse_failure"], None,
-                        ["_parse_failure"], ["_parse_failure"]]
+                        ["_parse_failure"], ["_parse_failure"], ["_parse_failure"], ["_parse_failure"],
+                        ["_timestamp_missing"]]
 
     def test_auto_batch_form_equals_line_form(self) -> None:
         """`auto` over a columnar batch gives the same events as over built events, for every kind of line."""
