@@ -18,6 +18,8 @@ building the full events.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import accumulate
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,18 +33,39 @@ TAG_INVALID_UTF8 = "_invalid_utf8"
 TAG_MULTILINE = "_multiline"
 
 
+def offsets_from_lengths(lengths: list[int], base: int) -> list[int]:
+    """Start offset of each newline-terminated line of byte length ``lengths[i]``, the first at ``base``."""
+    # start of line i = base + sum(len of lines before i) + i newlines
+    return list(map(add, accumulate(lengths, initial=base), range(len(lengths))))
+
+
 class LineOrigin:
     """Where the lines of a columnar batch came from, for ``event.id`` and ``log.offset``.
 
     ``id_prefix`` is stable for (host, source id, file fingerprint), so a
-    replay of the same bytes yields the same ids.
+    replay of the same bytes yields the same ids. The offsets may be given
+    as the lines' byte lengths and the first line's offset instead: they are
+    then summed only if something asks (an NDJSON output that writes a few
+    parsed fields never does).
     """
 
-    __slots__ = ("id_prefix", "offsets")
+    __slots__ = ("_base", "_lengths", "_offsets", "id_prefix")
 
-    def __init__(self, id_prefix: str, offsets: list[int]) -> None:
+    def __init__(self, id_prefix: str, offsets: list[int] | None = None, *, lengths: list[int] | None = None,
+                 base: int = 0) -> None:
+        assert offsets is not None or lengths is not None
         self.id_prefix = id_prefix
-        self.offsets = offsets
+        self._offsets = offsets
+        self._lengths = lengths
+        self._base = base
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            assert self._lengths is not None
+            self._offsets = offsets_from_lengths(self._lengths, self._base)
+            self._lengths = None
+        return self._offsets
 
 
 class Batch:

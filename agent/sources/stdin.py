@@ -18,7 +18,7 @@ from msgspec import Meta
 
 from logferry.agent.component import BuildContext, Source, SourceContext
 from logferry.agent.config.common import SourceConfig
-from logferry.agent.event import Batch, LineOrigin
+from logferry.agent.event import Batch
 from logferry.agent.sources.file.framing import Framed, LineFramer
 from logferry.agent.timeutil import iso_now
 
@@ -86,5 +86,5 @@ class StdinSource(Source):
         common = {"@timestamp": now, "event.ingested": now, "host.name": self.host_name,
                   "input.type": "stdin"}
         ctx.metrics.received(len(framed.lines), nbytes)
-        await ctx.out.send(Batch.from_lines(framed.lines, common, LineOrigin(self._id_prefix, framed.offsets),
+        await ctx.out.send(Batch.from_lines(framed.lines, common, framed.origin(self._id_prefix),
                                             framed.tags))

@@ -45,3 +45,12 @@ class TestAddTags:
         e = {"tags": ["a"]}
         add_tags(e, ["a", "b"])
         assert e["tags"] == ["a", "b"]
+
+
+class TestLineOrigin:
+    def test_offsets_from_lengths_are_summed_on_demand(self) -> None:
+        """Offsets given as line byte lengths and a first offset equal the explicit start offsets."""
+        origin = LineOrigin("p-", lengths=[3, 0, 5], base=10)
+        assert origin.offsets == [10, 14, 15]
+        batch = Batch.from_lines(["abc", "", "déf"], {}, LineOrigin("p-", lengths=[3, 0, 4], base=0))
+        assert [(e["log.offset"], e["event.id"]) for e in batch.events] == [(0, "p-0"), (4, "p-4"), (5, "p-5")]

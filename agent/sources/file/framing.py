@@ -23,7 +23,7 @@ from __future__ import annotations
 from itertools import accumulate, filterfalse
 from operator import add
 
-from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED
+from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED, LineOrigin, offsets_from_lengths
 
 
 class Framed:
@@ -31,15 +31,33 @@ class Framed:
 
     ``end`` is the offset just past the last complete line: a checkpoint may
     move there, never further (held partial lines are re-read after a restart).
+    The offsets may be given as byte lengths and the first offset; they are
+    summed on first use (``origin`` passes them on unsummed).
     """
 
-    __slots__ = ("end", "lines", "offsets", "tags")
+    __slots__ = ("_base", "_lengths", "_offsets", "end", "lines", "tags")
 
-    def __init__(self, lines: list[str], offsets: list[int], tags: dict[int, list[str]], end: int) -> None:
+    def __init__(self, lines: list[str], offsets: list[int] | None, tags: dict[int, list[str]], end: int, *,
+                 lengths: list[int] | None = None, base: int = 0) -> None:
         self.lines = lines
-        self.offsets = offsets
+        self._offsets = offsets
+        self._lengths = lengths
+        self._base = base
         self.tags = tags
         self.end = end
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            assert self._lengths is not None
+            self._offsets = offsets_from_lengths(self._lengths, self._base)
+        return self._offsets
+
+    def origin(self, id_prefix: str) -> LineOrigin:
+        """The ``LineOrigin`` of all these lines."""
+        if self._offsets is None:
+            return LineOrigin(id_prefix, lengths=self._lengths, base=self._base)
+        return LineOrigin(id_prefix, self._offsets)
 
 
 def utf8_cut(data: bytes, limit: int) -> bytes:
@@ -151,13 +169,11 @@ class LineFramer:
         if len(data) + len(rest) > self.max_line_bytes and max(lengths) > self.max_line_bytes:
             return None
         base = self._rest_start
-        # start of line i = base + sum(len of lines before i) + i newlines
-        offsets = list(map(add, accumulate(lengths, initial=base), range(len(lines))))
         self._rest = b""
         self._rest_start = start + cut + 1
         if cut + 1 < len(data):
             self._hold(data[cut + 1:])
-        return Framed(lines, offsets, {}, self._rest_start)
+        return Framed(lines, None, {}, self._rest_start, lengths=lengths, base=base)
 
     def flush(self) -> Framed:
         """Emit the unterminated last line, if any (the file will not grow any more)."""

@@ -210,19 +210,22 @@ class FileSource(Source):
         out = self._ctx.out
         ts = iso_now()
         common = {"@timestamp": ts, "event.ingested": ts, "host.name": self.host, "log.file.path": reader.path}
-        offsets = framed.offsets
         tags = framed.tags
         metrics = self._ctx.metrics
+        prefix = stream.event_id_prefix(reader.head)
         for first in range(0, n, MAX_BATCH_LINES):
             last = min(n, first + MAX_BATCH_LINES)
-            end = offsets[last] if last < n else framed.end
             if first == 0 and last == n:
-                part_lines, part_offsets, part_tags = lines, offsets, tags
+                end = framed.end
+                part_lines, part_tags = lines, tags
+                origin = framed.origin(prefix)
             else:
-                part_lines, part_offsets = lines[first:last], offsets[first:last]
+                offsets = framed.offsets
+                end = offsets[last] if last < n else framed.end
+                part_lines = lines[first:last]
                 part_tags = {i - first: t for i, t in tags.items() if first <= i < last}
+                origin = LineOrigin(prefix, offsets[first:last])
             token = stream.acks.open(end) if stream.acks is not None else None
-            origin = LineOrigin(stream.event_id_prefix(reader.head), part_offsets)
             batch = Batch.from_lines(part_lines, common, origin, part_tags, token)
             metrics.received(last - first, nbytes if first == 0 else 0)
             await out.send(batch)
