@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from logferry.agent.component import BuildContext, Output, OutputContext, settle
+from logferry.agent.component import BuildContext, Output, OutputContext
 from logferry.agent.config.common import OutputConfig
 from logferry.outputs.encoding import Encoder, EncodingConfig
+from logferry.outputs.write_behind import WriteBehind, on_written
 
 
 class ConsoleOutputConfig(OutputConfig):
@@ -28,13 +28,18 @@ class ConsoleOutput(Output):
 
     async def run(self, ctx: OutputContext) -> None:
         stream = sys.stdout if self.cfg.target == "stdout" else sys.stderr
-        async for batch in ctx.inbox:
-            data = self.encoder.encode(batch)
-            await asyncio.to_thread(_write, stream.buffer, data)
-            ctx.metrics.sent(len(batch), len(data))
-            settle(batch)
+        target = self.cfg.target
 
+        def write_round(writes: list[tuple[str, bytes]]) -> None:
+            stream.buffer.write(b"".join(data for _, data in writes))
+            stream.buffer.flush()
 
-def _write(buf: object, data: bytes) -> None:
-    buf.write(data)  # type: ignore[attr-defined]
-    buf.flush()  # type: ignore[attr-defined]
+        # Written behind (see outputs/write_behind.py): the loop never waits on a slow terminal or pipe.
+        writer = WriteBehind(write_round, name=f"console-output-{ctx.component_id}")
+        try:
+            async for batch in ctx.inbox:
+                data = self.encoder.encode(batch)
+                await writer.submit([(target, data)], on_written(ctx, batch, len(data)))
+            await writer.drain()
+        finally:
+            await writer.close()

@@ -8,7 +8,6 @@ are written and flushed to the kernel (and fsynced with ``fsync: true``).
 
 from __future__ import annotations
 
-import functools
 import gzip
 import os
 import re
@@ -19,12 +18,11 @@ from typing import IO, Annotated, Any, Literal
 
 from msgspec import Meta
 
-from logferry.agent.acks import AckStatus, AckToken
 from logferry.agent.component import BuildContext, Output, OutputContext
 from logferry.agent.config.common import OutputConfig
 from logferry.agent.event import Batch, Event
 from logferry.outputs.encoding import Encoder, EncodingConfig
-from logferry.outputs.write_behind import WriteBehind
+from logferry.outputs.write_behind import WriteBehind, on_written
 
 _FIELD = re.compile(r"\{([A-Za-z0-9_@.\-]+)\}")
 _MAX_OPEN_FILES = 64
@@ -90,12 +88,6 @@ def _unprotect(text: str) -> str:
     return text.replace("\x02", "{").replace("\x03", "}")
 
 
-def _delivered(ctx: OutputContext, ack: AckToken | None, events: int, nbytes: int) -> None:
-    ctx.metrics.sent(events, nbytes)
-    if ack is not None:
-        ack.settle(AckStatus.DELIVERED)
-
-
 def _parse_ts(prefix: str) -> time.struct_time:
     try:
         return time.strptime(prefix, "%Y-%m-%dT%H:%M:%S")
@@ -132,8 +124,7 @@ class FileOutput(Output):
                 else:
                     writes = [(p, self.encoder.encode_events(evs)) for p, evs in groups.items()]
                 # Written behind on the writer thread; only the count and the ack wait, not the events.
-                await writer.submit(writes, functools.partial(
-                    _delivered, ctx, batch.ack, len(batch), sum(len(d) for _, d in writes)))
+                await writer.submit(writes, on_written(ctx, batch, sum(len(d) for _, d in writes)))
             await writer.drain()
         finally:
             await writer.close(self._close_all)

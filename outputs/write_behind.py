@@ -20,12 +20,32 @@ most ``max_bytes`` are queued; ``submit`` waits for room.
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from logferry.agent.acks import AckStatus
+
+if TYPE_CHECKING:
+    from logferry.agent.acks import AckToken
+    from logferry.agent.component import OutputContext
+    from logferry.agent.event import Batch
 
 Writes = list[tuple[str, bytes]]
 WriteRound = Callable[[Writes], None]
+
+
+def on_written(ctx: OutputContext, batch: Batch, nbytes: int) -> Callable[[], None]:
+    """The ``done`` callback for ``batch``: count it sent and settle its ack (holds the token, not the events)."""
+    return functools.partial(_settle_written, ctx, batch.ack, len(batch), nbytes)
+
+
+def _settle_written(ctx: OutputContext, ack: AckToken | None, events: int, nbytes: int) -> None:
+    ctx.metrics.sent(events, nbytes)
+    if ack is not None:
+        ack.settle(AckStatus.DELIVERED)
 
 
 class _Item:
