@@ -11,9 +11,12 @@ Every run uses a fresh transform, so no verdict cache carries over from one
 run to the next.
 
 Each engine is timed per batch shape (``--shape``): ``lines``, batches as the
-file source hands them (lines over common fields, events not built yet), and
-``events``, batches whose events an earlier transform already built (built
-before the clock starts); and per garbage-collector setting (``--gc``):
+file source hands them (lines over common fields, events not built yet),
+``parsed``, such batches after the real ``parse`` transform (``formats:
+[auto]``) laid its fields over the lines, as in the example pipeline (file ->
+parse -> redact; parsed before the clock starts), and ``events``, batches
+whose events an earlier transform already built (built before the clock
+starts); and per garbage-collector setting (``--gc``):
 ``default``, and ``agent``, the setting the agent applies at start
 (``gc.freeze()`` after start-up, ``gc.set_threshold(50_000, 20, 100)``).
 
@@ -49,15 +52,32 @@ def build(engine: str):  # type: ignore[no-untyped-def]
     return cfg.build(ctx)
 
 
+def build_parse():  # type: ignore[no-untyped-def]
+    """The real ``parse`` transform as the example pipeline configures it (``formats: [auto]``)."""
+    import msgspec
+
+    from logferry.agent.component import BuildContext
+    from logferry.agent.telemetry import ComponentMetrics
+    from logferry.transforms.parse.transform import ParseConfig
+
+    cfg = msgspec.convert({"type": "parse", "inputs": ["x"], "formats": ["auto"]}, ParseConfig)
+    return cfg.build(BuildContext("bench-parse", Path("/tmp"), "bench-host",
+                                  ComponentMetrics("bench-parse", "transform", "parse")))
+
+
 def time_transform(lines: list[str], engine: str, repeat: int, shape: str) -> tuple[list[float], list[float], str]:
     """Wall-clock and CPU seconds of each run over all batches, and the engine used."""
     walls, cpus = [], []
     used = ""
     common = {"host.name": "gpu-node-7", "log.file.path": "/var/log/serve.log"}
+    parse = build_parse() if shape == "parsed" else None
     for _ in range(repeat):
         t = build(engine)
         used = t.scanner.engine
         batches = [Batch.from_lines(lines[i:i + BATCH], common) for i in range(0, len(lines), BATCH)]
+        if parse is not None:
+            batches = [parse.process(b) for b in batches]
+            assert all(b is not None and not b.materialized for b in batches)
         if shape == "events":
             batches = [Batch.from_events(b.events) for b in batches]
         w0, c0 = time.perf_counter(), time.process_time()
@@ -88,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--pii-share", type=float, default=0.2, help="share of lines carrying a planted value")
     ap.add_argument("--engine", default="auto,re", help="comma-separated: auto, hyperscan, re")
-    ap.add_argument("--shape", default="lines,events", help="comma-separated batch shapes: lines, events")
+    ap.add_argument("--shape", default="lines,parsed,events",
+                    help="comma-separated batch shapes: lines, parsed, events")
     ap.add_argument("--gc", default="default,agent", help="comma-separated GC settings: default, agent")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--input", help="a log file to time instead of the generated corpus")

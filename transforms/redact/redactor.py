@@ -12,7 +12,8 @@ a batch whose events are not built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from logferry.agent.event import Event, add_tags
@@ -30,6 +31,10 @@ _KEY_CACHE_MAX = 4096
 _Result = tuple[str | None, tuple[str, ...]]
 _MISS = object()
 _DROP = object()  # marks list items to remove
+# Kinds of top-level keys for the walk (besides the name of a detector the key implies).
+_SKIP = object()  # in exclude_fields
+_MESSAGE = object()  # ``message``: always scanned, never memoised (nearly every message is unique)
+_PLAIN = object()  # anything else: scanned, short values memoised
 
 
 class _Job:
@@ -58,6 +63,7 @@ class Redactor:
         self.on_timeout = on_timeout
         self._memo: dict[str, _Result | None] = {}
         self._top_keys: dict[str, str | None] = {}  # detector implied by a top-level key
+        self._top_kinds: dict[str, object] = {}  # what ``_walk_top`` does with a top-level key (see ``_top_kind``)
 
     # --- strings ---------------------------------------------------------------------------
 
@@ -117,13 +123,38 @@ class Redactor:
         """Redact ``events`` in place; {event index: detectors that fired} for the events that changed."""
         job = _Job()
         if self.fields is None:
-            self._walk_top(events, job)
+            self._walk_top(enumerate(events), job)
         else:
             for i, ev in enumerate(events):
                 for path in self.fields:
                     loc = _resolve(ev, path)
                     if loc is not None:
                         self._visit(i, loc[0], loc[1], "", job)
+        return _write_back(job, self._scan(job))
+
+    def redact_laid(self, messages: list[str], fields: list[Event | None]) -> tuple[dict[int, Event], dict[int, list[str]]] | None:
+        """What ``redact_events`` does to the per-line part of a columnar batch whose lines carry laid fields.
+
+        ``messages`` are the lines' messages (``Batch.messages()``), ``fields`` the laid dicts. The message
+        of a line is scanned unless its laid dict holds one; the laid dicts are walked as top-level fields
+        of the event (the common fields are the caller's concern). Returns ({line index: the laid keys
+        that change and their new values, nested values as changed copies}, {line index: detectors}),
+        or ``None`` when a value would be dropped (laying fields cannot remove a key). The laid dicts
+        and everything in them are left as they are: they may be shared with a copy of the batch.
+        """
+        job = _Job()
+        texts, slots = job.texts, job.slots
+        for i, f in enumerate(fields):
+            if f is None or "message" not in f:
+                line = messages[i]
+                if len(line) >= _MIN_SCAN_CHARS:
+                    slots.append((i, None, "message", len(texts)))
+                    texts.append(line)
+        self._walk_top([(i, f) for i, f in enumerate(fields) if f is not None], job)
+        return _laid_changes(job, self._scan(job), fields)
+
+    def _scan(self, job: _Job) -> dict[int, _Result]:
+        """Scan the job's queued strings and memoise the results of the memoisable ones."""
         results = self._results(job.texts) if job.texts else {}
         memo = self._memo
         if job.index:
@@ -131,63 +162,91 @@ class Redactor:
                 memo.clear()
             for text, pos in job.index.items():
                 memo[text] = results.get(pos)
-        return _write_back(job, results)
+        return results
 
-    def _walk_top(self, events: list[Event], job: _Job) -> None:
+    def _walk_top(self, events: Iterable[tuple[int, Event]], job: _Job) -> None:
         """The hot path: top-level fields of every event. Same steps as ``_string_field`` and ``_queue``, inlined.
 
         Events of a batch read from a file share their common values (``host.name``, ``log.file.path``)
         as the same objects: once such a value proved to need nothing, later events skip it by identity.
+        What a key asks for (skip it, scan it, judge it by name first) is looked up once per key.
         """
-        exclude = self.exclude_fields
-        top_keys = self._top_keys
+        kinds = self._top_kinds
         memo = self._memo
         value_matches = self.key_rules.value_matches
         texts, index, slots, done = job.texts, job.index, job.slots, job.done
         settled: dict[str, object] = {}  # key -> the value object under it that needs no work
-        for i, ev in enumerate(events):
+        for i, ev in events:
             for k, val in ev.items():
                 if settled.get(k) is val:
                     continue
+                kind = kinds.get(k)
+                if kind is None:
+                    kind = self._top_kind(k)
+                if kind is _SKIP:
+                    continue
                 t = type(val)
                 if t is str:
-                    if k in exclude:
-                        continue
-                    det = top_keys.get(k, _MISS)
-                    if det is _MISS:
-                        det = self._top_key(k)
-                    if det is not None and value_matches(det, val):  # type: ignore[arg-type]
-                        done.append((i, ev, k, (self.actions.replacement(det, val), (det,))))  # type: ignore[arg-type]
-                    elif len(val) < _MIN_SCAN_CHARS:
-                        settled[k] = val
-                    elif k == "message" or len(val) > _MEMO_MAX_CHARS:
-                        slots.append((i, ev, k, len(texts)))
-                        texts.append(val)
-                    else:
-                        hit = memo.get(val, _MISS)
-                        if hit is not _MISS:
-                            if hit is None:
-                                settled[k] = val
-                            else:
-                                done.append((i, ev, k, hit))  # type: ignore[arg-type]
+                    if kind is _PLAIN:
+                        n = len(val)
+                        if n < _MIN_SCAN_CHARS:
+                            settled[k] = val
                             continue
-                        pos = index.get(val, -1)
-                        if pos < 0:
-                            pos = index[val] = len(texts)
+                        if n > _MEMO_MAX_CHARS:
+                            slots.append((i, ev, k, len(texts)))
                             texts.append(val)
-                        slots.append((i, ev, k, pos))
-                elif k in exclude:
-                    continue
+                            continue
+                    elif kind is _MESSAGE:
+                        if len(val) < _MIN_SCAN_CHARS:
+                            settled[k] = val
+                        else:
+                            slots.append((i, ev, k, len(texts)))
+                            texts.append(val)
+                        continue
+                    else:  # a detector the key implies: judge the whole value first
+                        if value_matches(kind, val):  # type: ignore[arg-type]
+                            done.append((i, ev, k, (self.actions.replacement(kind, val), (kind,))))  # type: ignore[arg-type]
+                            continue
+                        if len(val) < _MIN_SCAN_CHARS:
+                            settled[k] = val
+                            continue
+                        if k == "message" or len(val) > _MEMO_MAX_CHARS:
+                            slots.append((i, ev, k, len(texts)))
+                            texts.append(val)
+                            continue
+                    hit = memo.get(val, _MISS)
+                    if hit is not _MISS:
+                        if hit is None:
+                            settled[k] = val
+                        else:
+                            done.append((i, ev, k, hit))  # type: ignore[arg-type]
+                        continue
+                    pos = index.get(val, -1)
+                    if pos < 0:
+                        pos = index[val] = len(texts)
+                        texts.append(val)
+                    slots.append((i, ev, k, pos))
                 elif t is dict:
                     self._walk_dict(i, val, k, job)
                 elif t is list:
                     self._walk_list(i, val, k, "", job)
-                elif t is int:
-                    det = top_keys.get(k, _MISS)
-                    if det is _MISS:
-                        det = self._top_key(k)
-                    if det in ("ssn", "phone"):
-                        self._visit_number(i, ev, k, "", val, job)
+                elif t is int and (kind == "ssn" or kind == "phone"):
+                    self._visit_number(i, ev, k, "", val, job)
+
+    def _top_kind(self, key: str) -> object:
+        """What the walk does with a top-level key: ``_SKIP``, ``_MESSAGE``, ``_PLAIN`` or the detector its name implies."""
+        kinds = self._top_kinds
+        if len(kinds) > _KEY_CACHE_MAX:
+            kinds.clear()
+        if key in self.exclude_fields:
+            kind: object = _SKIP
+        else:
+            det = self._top_keys.get(key, _MISS)
+            if det is _MISS:
+                det = self._top_key(key)
+            kind = det if det is not None else _MESSAGE if key == "message" else _PLAIN
+        kinds[key] = kind
+        return kind
 
     def _top_key(self, key: str) -> str | None:
         if len(self._top_keys) > _KEY_CACHE_MAX:
@@ -297,6 +356,45 @@ def _write_back(job: _Job, results: dict[int, _Result]) -> dict[int, list[str]]:
     for items in lists.values():
         items[:] = [x for x in items if x is not _DROP]
     return fired
+
+
+def _laid_changes(job: _Job, results: dict[int, _Result],
+                  fields: list[Event | None]) -> tuple[dict[int, Event], dict[int, list[str]]] | None:
+    """``_write_back`` for ``redact_laid``: the new values go into new dicts, per line, to lay over the old ones.
+
+    A change inside a nested value (a dict or list under a laid key) is made in a deep copy of the
+    line's nested values; the copy's memo finds the copy of the very container the walk queued.
+    """
+    changes: dict[int, Event] = {}
+    fired: dict[int, list[str]] = {}
+    nested_copies: dict[int, dict[int, Any]] = {}  # line -> deepcopy memo: id(original container) -> its copy
+    changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results.get(pos)) is not None]
+    changed.extend(job.done)
+    for i, container, key, (new, dets) in changed:
+        if new is None:
+            return None
+        if dets:
+            got = fired.get(i)
+            if got is None:
+                fired[i] = list(dets)
+            else:
+                got.extend(dets)
+        laid = changes.get(i)
+        if laid is None:
+            laid = changes[i] = {}
+        f = fields[i]
+        if container is None or container is f:  # the line's message, or a top-level laid key
+            laid[key] = new
+            continue
+        assert f is not None
+        memo = nested_copies.get(i)
+        if memo is None:
+            memo = nested_copies[i] = {}
+            for k, v in f.items():
+                if type(v) is dict or type(v) is list:
+                    laid[k] = copy.deepcopy(v, memo)
+        memo[id(container)][key] = new
+    return changes, fired
 
 
 def _resolve(ev: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None:

@@ -20,8 +20,10 @@ bumped once per batch.
 
 A batch read from a file (lines over common fields, events not built yet) is
 redacted without building its events: the lines are scanned as ``message``
-and the changed ones laid over the batch (``Batch.set_line_fields``). Other
-batches are redacted event by event (``Redactor.redact_events``).
+and the changed ones laid over the batch (``Batch.set_line_fields``); fields
+an earlier transform laid over the lines (``parse``) are walked like the
+fields of an event and the changed ones laid again. Other batches are
+redacted event by event (``Redactor.redact_events``).
 """
 
 from __future__ import annotations
@@ -202,11 +204,14 @@ class RedactTransform(Transform):
 
         Only ``message`` differs between the events of such a batch, so the
         lines are scanned and the changed ones laid over the batch as new
-        messages. ``None``: this batch needs its events built (fields laid by
-        an earlier transform, common fields that would change).
+        messages. ``None``: this batch needs its events built (common fields
+        that would change).
         """
-        if batch.line_fields() is not None or not self._common_is_clean(batch.common):
+        if not self._common_is_clean(batch.common):
             return None
+        laid_before = batch.line_fields()
+        if laid_before is not None:
+            return self._process_laid(batch, laid_before)
         results = self.redactor.redact_lines(batch.messages())
         fired = {i: list(dets) for i, (_, dets) in results.items() if dets}
         if not results:
@@ -227,6 +232,35 @@ class RedactTransform(Transform):
             laid[i] = {"message": new}
         tags = {i: tag_names(dets) for i, dets in fired.items()} if self.tag_detectors else None
         batch.set_line_fields(laid, tags, _MESSAGE_ONLY)
+        return fired
+
+    def _process_laid(self, batch: Batch, laid: list[Event | None]) -> dict[int, list[str]] | None:
+        """Redact a columnar batch whose lines carry fields laid by an earlier transform (``parse``).
+
+        The per-line part of each event is its message (the line, or a laid
+        ``message``) and its laid fields: those are scanned and the changed
+        keys laid again, in new dicts. ``None`` (events to be built) when a
+        value is to be dropped: laying fields cannot remove one.
+        """
+        out = self.redactor.redact_laid(batch.messages(), laid)
+        if out is None:
+            return None
+        changes, fired = out
+        if not changes:
+            return fired
+        tags: dict[int, list[str]] | None = None
+        if self.tag_detectors:
+            tags = {}
+            for i, dets in fired.items():
+                f = laid[i]
+                if f is not None and "tags" in f:
+                    changes[i]["tags"] = tag_names(dets)  # merged after the laid tags, where the event path adds them
+                else:
+                    tags[i] = tag_names(dets)
+        lay: list[Event | None] = [None] * len(laid)
+        for i, new in changes.items():
+            lay[i] = new
+        batch.set_line_fields(lay, tags)
         return fired
 
     def _common_is_clean(self, common: Event) -> bool:
