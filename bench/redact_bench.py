@@ -18,7 +18,8 @@ parse -> redact; parsed before the clock starts), and ``events``, batches
 whose events an earlier transform already built (built before the clock
 starts); and per garbage-collector setting (``--gc``):
 ``default``, and ``agent``, the setting the agent applies at start
-(``gc.freeze()`` after start-up, ``gc.set_threshold(50_000, 20, 100)``).
+(``gc.freeze()`` after start-up, young-generation threshold ``GC_YOUNG_THRESHOLD`` of
+``logferry.agent.runtime_tuning``).
 
     /work/venv/bin/python bench/redact_bench.py --lines 200000 --engine auto,re
 """
@@ -36,11 +37,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.transforms.redact.corpus
 
 from logferry.agent.event import Batch  # noqa: E402
+from logferry.agent.runtime_tuning import GC_YOUNG_THRESHOLD  # noqa: E402
 from logferry.transforms.redact.transform import RedactConfig  # noqa: E402
 from tests.transforms.redact.corpus import mixed, score  # noqa: E402
 
 BATCH = 1024
-AGENT_GC_THRESHOLD = (50_000, 20, 100)  # what the agent sets at start (with gc.freeze())
+AGENT_GC_THRESHOLD = (GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # what the agent sets at start (with gc.freeze())
 
 
 def build(engine: str):  # type: ignore[no-untyped-def]
