@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from logferry.agent.cli import _parser
+
 REPO = Path(__file__).resolve().parents[1]
 UNITS = REPO / "systemd"
 MAX_EXPOSURE = 1.5
@@ -141,9 +143,13 @@ class TestUnitContents:
         for key in ("Service.InaccessiblePaths", "Service.TemporaryFileSystem"):
             assert not any("/var" in v for v in unit.get(key, []))
 
-    def test_drain_fits_in_stop_timeout(self, unit: dict[str, list[str]]) -> None:
-        """systemd waits longer than the agent's default 60 s graceful drain before it kills."""
-        assert int(one(unit, "Service.TimeoutStopSec").rstrip("s")) > 60
+    @pytest.mark.parametrize("file_name", ["logferry.service", "logferry@.service"])
+    def test_drain_fits_in_stop_timeout(self, file_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """systemd waits longer than the agent's default graceful drain (as `logferry run` parses it) before it kills."""
+        monkeypatch.delenv("LOGFERRY_GRACEFUL_SECS", raising=False)
+        graceful = _parser().parse_args(["run", "-c", "x.yaml"]).graceful_secs
+        unit = parse_unit(UNITS / file_name)
+        assert int(one(unit, "Service.TimeoutStopSec").rstrip("s")) > graceful
 
     def test_template_uses_instance_config_and_state(self) -> None:
         """logferry@NAME reads /etc/logferry/NAME.yaml and keeps its state in its own directory."""
