@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from logferry.agent.timeutil import iso_now
 
 Record = dict[str, Any]
 
@@ -26,13 +26,8 @@ _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
 
 
-def now_iso() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
-
-
 def make_record(event: Any, index: str, status: int, error_type: str, reason: str) -> Record:
-    return {"time": now_iso(), "index": index, "status": status,
+    return {"time": iso_now(), "index": index, "status": status,
             "error": {"type": error_type, "reason": reason}, "event": event}
 
 

@@ -141,7 +141,6 @@ class ElasticsearchOutput(Output):
         cap = len(req.pending)  # lowered when the cluster answers 413
         while req.pending:
             sent = req.pending[:cap]
-            req.attempts += 1
             answer = await self._send(req.body(sent))
             if answer.status is not None and 200 <= answer.status < 300:
                 outcome = classify_bulk_items(answer.body, sent)

@@ -20,14 +20,12 @@ from logferry.outputs.elasticsearch.encoder import (
 
 class BulkRequest:
     __slots__ = (
-        "attempts",
         "batches",
         "dead_lettered",
         "delivered",
         "encode_failures",
         "events",
         "items",
-        "nbytes",
         "open_items",
         "owner",
         "pending",
@@ -48,10 +46,8 @@ class BulkRequest:
         self.pending = [i for i, it in enumerate(items) if isinstance(it, EncodedItem)]
         #: Item indices that could not be encoded: they go to the DLQ without a round trip.
         self.encode_failures = [i for i, it in enumerate(items) if isinstance(it, EncodeFailure)]
-        self.nbytes = sum(len(it.data) for it in items if isinstance(it, EncodedItem))
         self.delivered = 0
         self.dead_lettered = 0
-        self.attempts = 0
         # Batches without events have nothing to wait for.
         for b, n in enumerate(self.open_items):
             if n == 0:
