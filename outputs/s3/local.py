@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from logferry.agent import fsutil
+from logferry.agent.fsutil import write_atomic
 from logferry.outputs.s3.store import ArchiveObject
 
 
@@ -25,11 +25,6 @@ def path_from_url(location: str) -> Path:
             raise ValueError(f"file URL must name a local path, got host {parsed.netloc!r}")
         return Path(unquote(parsed.path))
     return Path(location).expanduser()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it is complete and durable once this returns."""
-    fsutil.write_atomic(path, data, make_parent=True)
 
 
 class LocalStore:
@@ -46,12 +41,13 @@ class LocalStore:
     def put(self, obj: ArchiveObject) -> None:
         path = self.path_of(obj.key)
         meta = dict(obj.metadata, content_type=obj.content_type, content_encoding=obj.content_encoding or "")
-        write_atomic(path.with_name(path.name + ".meta.json"), json.dumps(meta, sort_keys=True).encode())
-        write_atomic(path, obj.body)
+        write_atomic(path.with_name(path.name + ".meta.json"), json.dumps(meta, sort_keys=True).encode(),
+                     make_parent=True)
+        write_atomic(path, obj.body, make_parent=True)
 
     def probe(self, key: str) -> None:
         path = self.path_of(key)
-        write_atomic(path, b"logferry healthcheck\n")
+        write_atomic(path, b"logferry healthcheck\n", make_parent=True)
         path.unlink()
         try:
             path.parent.rmdir()  # leave no trace in the archive tree (fails harmlessly if not empty)
