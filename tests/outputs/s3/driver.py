@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,16 @@ class Harness:
         self._tokens.append(token)
         await self.inbox.send(Batch.from_events(events, token))
         return token
+
+    async def wait_until(self, condition: Callable[[], bool], tries: int = 500) -> None:
+        """Poll ``condition`` every 10 ms, at most ``tries`` times; the caller asserts it afterwards."""
+        for _ in range(tries):
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+    async def wait_unhealthy(self) -> None:
+        await self.wait_until(lambda: not self.health.healthy)
 
     async def finish(self) -> None:
         await self.inbox.close()

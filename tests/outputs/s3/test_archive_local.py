@@ -72,10 +72,7 @@ class TestArchiveOutput:
         out = build("archive", tmp_path / "data", path=str(root), batch={"timeout_secs": 0.05})
         h = Harness(out, tmp_path / "data").start()
         token = await h.send(make_events(5))
-        for _ in range(200):
-            if token.settled:
-                break
-            await asyncio.sleep(0.01)
+        await h.wait_until(lambda: token.settled, tries=200)
         assert token.settled and len(_objects(root)) == 1
         await h.finish()
 
@@ -120,10 +117,7 @@ class TestArchiveOutput:
         h = Harness(out, tmp_path / "data").start()
         token = await h.send(make_events(3))
         await h.inbox.close()
-        for _ in range(500):
-            if not h.health.healthy:
-                break
-            await asyncio.sleep(0.01)
+        await h.wait_unhealthy()
         assert not h.health.healthy and not token.settled
         blocker.unlink()
         assert h.task is not None
@@ -167,8 +161,8 @@ class TestReplay:
         h = Harness(build("archive", data, path=str(root), batch={"timeout_secs": 0.02}), data).start()
         for chunk in _chunks(events, 30):
             token = await h.send(chunk)
-            while not token.settled:
-                await asyncio.sleep(0.01)
+            await h.wait_until(lambda: token.settled)  # noqa: B023 - called before the loop moves on
+            assert token.settled
         await h.finish()
         first = _objects(root)
         assert len(first) == 3
@@ -207,10 +201,7 @@ class TestReplay:
         h = Harness(out, tmp_path / "data").start()
         stuck = await h.send(make_events(10))  # cut at once, retried forever
         waiting = await h.send(make_events(3, start=10))  # still open in a group
-        for _ in range(500):
-            if not h.health.healthy:
-                break
-            await asyncio.sleep(0.01)
+        await h.wait_unhealthy()
         assert h.task is not None
         h.task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import hashlib
@@ -105,10 +104,7 @@ class TestS3Output:
         h = Harness(out, tmp_path).start()
         token = await h.send(make_events(5))
         await h.inbox.close()
-        for _ in range(500):
-            if not h.health.healthy:
-                break
-            await asyncio.sleep(0.01)
+        await h.wait_unhealthy()
         assert not h.health.healthy and "NoSuchBucket" in h.health.reason and not token.settled
         moto_s3.client().create_bucket(Bucket=bucket)
         assert h.task is not None
