@@ -85,7 +85,7 @@ class TestEcsTypes:
 
     def test_encoded_documents_fit_their_mapping(self) -> None:
         """A document the encoder makes from a file-source batch has only mapped fields, with fitting values."""
-        from tests.servers.es_wire import _value_fits
+        from tests.servers.es_state import _value_fits
 
         batch = Batch.from_lines(["hello", "world"], {"@timestamp": "2026-05-01T00:00:00Z", "log.file.path": "/a.log",
                                                       "host.name": "n1", "tags": ["_multiline"]},
