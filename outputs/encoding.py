@@ -33,7 +33,6 @@ def expand_dots(event: Event) -> dict[str, Any]:
             if nxt is None:
                 nxt = node[p] = {}
             elif not isinstance(nxt, dict):
-                node = {}
                 out[key] = value
                 break
             node = nxt

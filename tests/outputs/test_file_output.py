@@ -43,14 +43,14 @@ class TestFileOutput:
 
     async def test_acks_settle_after_the_write(self, tmp_path: Path) -> None:
         """Each batch's ack is settled by the time the output finishes, with the data on disk."""
-        seen: list[int] = []
-        acks = OrderedAcks(seen.append)
         dest = tmp_path / "o.log"
+        seen: list[tuple[int, str]] = []  # (position, file content when the ack advanced to it)
+        acks = OrderedAcks(lambda pos: seen.append((pos, dest.read_text())))
         cfg = FileOutputConfig(type="file", inputs=["x"], path=str(dest), encoding=EncodingConfig(codec="text"))
         await write(cfg, [Batch.from_lines(["a"], {}, None, ack=acks.open(1)),
                           Batch.from_lines(["b"], {}, None, ack=acks.open(2))], tmp_path)
-        assert seen[-1] == 2
-        assert dest.read_text() == "a\nb\n"
+        assert seen[-1] == (2, "a\nb\n")
+        assert all(content.startswith("a\nb\n"[:2 * pos]) for pos, content in seen)
 
     async def test_path_template_splits_by_time_and_field(self, tmp_path: Path) -> None:
         """strftime codes use the event's @timestamp and {field} placeholders its values."""
