@@ -22,12 +22,12 @@ class TestWriteBehind:
             with open(writes[0][0], "ab") as f:
                 f.write(b"".join(d for _, d in writes))
 
+        # At each `done`, the lines written so far (a prefix of 0..199, by order) reach past line i.
         seen_at_done: list[bool] = []
         writer = WriteBehind(write_round)
         for i in range(200):
-            data = f"{i}\n".encode()
-            await writer.submit([(str(out), data)],
-                                lambda d=data: seen_at_done.append(out.read_bytes().endswith(d) or d in out.read_bytes()))
+            await writer.submit([(str(out), f"{i}\n".encode())],
+                                lambda i=i: seen_at_done.append(out.read_text().split()[i:i + 1] == [str(i)]))
         await writer.drain()
         await writer.close()
         assert out.read_text().split() == [str(i) for i in range(200)]
