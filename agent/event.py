@@ -67,6 +67,12 @@ class LineOrigin:
             self._lengths = None
         return self._offsets
 
+    def with_prefix(self, id_prefix: str) -> LineOrigin:
+        """The same lines under another ``id_prefix``; offsets not summed yet stay unsummed."""
+        if self._offsets is not None:
+            return LineOrigin(id_prefix, self._offsets)
+        return LineOrigin(id_prefix, lengths=self._lengths, base=self._base)
+
 
 class Batch:
     """A list of events sharing one acknowledgement token.
@@ -75,7 +81,7 @@ class Batch:
     ``Batch.from_events``. ``ack`` is ``None`` when acknowledgements are off.
     """
 
-    __slots__ = ("_events", "_lines", "_origin", "_common", "_line_tags", "_fields", "_shape", "ack")
+    __slots__ = ("_common", "_events", "_fields", "_line_tags", "_lines", "_origin", "_shape", "ack")
 
     def __init__(self) -> None:
         self._events: list[Event] | None = None
@@ -264,7 +270,6 @@ class Batch:
         if line_tags:
             _add_line_tags(events, {i: more for i, more in line_tags.items()
                                     if fields[i] is None or "tags" not in fields[i]})  # type: ignore[operator]
-        self._line_tags = None
         return events
 
     def messages(self) -> list[str]:
@@ -408,16 +413,9 @@ def _merge_fields(old: Event | None, new: Event | None) -> Event | None:
 
 
 def _add_line_tags(events: list[Event], line_tags: dict[int, list[str]]) -> None:
-    """Add each line's tags to its event (a new list: line tag lists may be shared)."""
+    """Add each line's tags to its event."""
     for i, more in line_tags.items():
-        ev = events[i]
-        cur = ev.get("tags")
-        if cur is None:
-            ev["tags"] = list(more)
-        else:
-            tags = list(cur) if isinstance(cur, list | tuple) else ([] if cur is None else [cur])
-            _extend_unique(tags, more)
-            ev["tags"] = tags
+        add_tags(events[i], more)
 
 
 def _extend_unique(tags: list[Any], more: Iterable[Any]) -> None:
@@ -439,11 +437,13 @@ def _as_text(v: Any) -> str:
 
 
 def add_tags(event: Event, tags: Iterable[str]) -> None:
-    """Append tags to ``event["tags"]`` without duplicates, keeping order."""
+    """Add tags to ``event["tags"]`` without duplicates, keeping order.
+
+    The event gets a new list: the old one may be shared (the events of one
+    columnar batch share the ``tags`` list of its common fields, and a source
+    reuses its line tag lists), so it is never appended to.
+    """
     cur = event.get("tags")
-    if not isinstance(cur, list):
-        cur = [] if cur is None else [cur]
-        event["tags"] = cur
-    for t in tags:
-        if t not in cur:
-            cur.append(t)
+    merged = list(cur) if isinstance(cur, list | tuple) else ([] if cur is None else [cur])
+    _extend_unique(merged, tags)
+    event["tags"] = merged

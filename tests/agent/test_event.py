@@ -39,12 +39,36 @@ class TestBatch:
         assert b.events[0] == {"message": "m", "tags": ["t"]}
 
 
+    def test_line_tags_leave_the_common_tags_alone(self) -> None:
+        """A line's tags follow the common tags in its event; the common list and the other events keep theirs."""
+        common = {"tags": ["src"]}
+        b = Batch.from_lines(["a", "b"], common, None, {1: [TAG_TRUNCATED]})
+        assert [e["tags"] for e in b.events] == [["src"], ["src", TAG_TRUNCATED]]
+        assert common == {"tags": ["src"]}
+
+
 class TestAddTags:
     def test_adds_without_duplicates(self) -> None:
         """add_tags keeps order and skips tags already present."""
         e = {"tags": ["a"]}
-        add_tags(e, ["a", "b"])
+        add_tags(e, ["a", "b", "b"])
         assert e["tags"] == ["a", "b"]
+
+    def test_starts_a_list_from_a_missing_or_single_tag(self) -> None:
+        """An event without tags, or with one tag as a plain string, ends up with a list."""
+        bare: dict[str, object] = {}
+        single: dict[str, object] = {"tags": "a"}
+        add_tags(bare, ["b"])
+        add_tags(single, ["b"])
+        assert (bare["tags"], single["tags"]) == (["b"], ["a", "b"])
+
+    def test_never_changes_a_shared_list(self) -> None:
+        """Tagging one event of a columnar batch leaves its sibling and the batch's common tags unchanged."""
+        common = {"tags": ["src"]}
+        events = Batch.from_lines(["a", "b"], common, None).events
+        add_tags(events[0], ["x"])
+        assert [e["tags"] for e in events] == [["src", "x"], ["src"]]
+        assert common["tags"] == ["src"]
 
 
 class TestLineOrigin:
@@ -54,3 +78,11 @@ class TestLineOrigin:
         assert origin.offsets == [10, 14, 15]
         batch = Batch.from_lines(["abc", "", "déf"], {}, LineOrigin("p-", lengths=[3, 0, 4], base=0))
         assert [(e["log.offset"], e["event.id"]) for e in batch.events] == [(0, "p-0"), (4, "p-4"), (5, "p-5")]
+
+    def test_with_prefix_keeps_the_offsets(self) -> None:
+        """An origin moved to another id prefix has the same offsets, whether or not they were summed yet."""
+        unsummed = LineOrigin("", lengths=[3, 0, 5], base=10).with_prefix("p-")
+        summed = LineOrigin("", [10, 14, 15])
+        moved = summed.with_prefix("q-")
+        assert (unsummed.id_prefix, unsummed.offsets) == ("p-", [10, 14, 15])
+        assert (moved.id_prefix, moved.offsets, summed.id_prefix) == ("q-", [10, 14, 15], "")
