@@ -6,7 +6,7 @@ import asyncio
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logferry.agent.component import (
     BuildContext,
@@ -36,8 +36,7 @@ DISK_BUFFER_INBOX_EVENTS = 4096
 class BuiltSource:
     id: str
     source: Source
-    ctx: SourceContext
-    fanouts: list[Fanout]
+    ctx: SourceContext  # ``ctx.out`` is the source's fanout
 
 
 @dataclass
@@ -76,19 +75,17 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
     shutdown = asyncio.Event()
     topo = BuiltTopology(cfg, shutdown)
 
-    def build(kind: str, cid: str, conf: object, kind_label: str) -> object:
+    def build(kind: str, cid: str, conf: Any, kind_label: str) -> tuple[Any, BuildContext]:
         cdir = data_dir / kind / cid
         try:
             cdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BuildError(f"{kind}.{cid}: cannot create data directory {cdir}: {exc.strerror}") from exc
-        metrics = ComponentMetrics(cid, kind_label, conf.type)  # type: ignore[attr-defined]
+        metrics = ComponentMetrics(cid, kind_label, conf.type)
         bctx = BuildContext(component_id=cid, data_dir=cdir, host_name=host, metrics=metrics, once=once)
         try:
-            return conf.build(bctx), bctx  # type: ignore[attr-defined]
-        except BuildError as exc:
-            raise BuildError(f"{kind}.{cid}: {exc}") from exc
-        except (OSError, ValueError) as exc:
+            return conf.build(bctx), bctx
+        except (BuildError, OSError, ValueError) as exc:
             raise BuildError(f"{kind}.{cid}: {exc}") from exc
 
     # Inboxes first, so upstream fanouts can point at them. Output metrics exist before the
@@ -136,17 +133,17 @@ def build_topology(cfg: LoadedConfig, *, once: bool = False, host_name: str | No
             fanouts[split_input(ref)].add(channel, mutates)
 
     for sid, sconf in cfg.sources.items():
-        source, bctx = build("sources", sid, sconf, "source")  # type: ignore[misc]
+        source, bctx = build("sources", sid, sconf, "source")
         ctx = SourceContext(component_id=sid, out=fanouts[(sid, None)], shutdown=shutdown,
                             data_dir=bctx.data_dir, metrics=bctx.metrics,
                             acknowledgements=sconf.can_acknowledge(), once=once)
-        topo.sources.append(BuiltSource(sid, source, ctx, [fanouts[(sid, None)]]))
+        topo.sources.append(BuiltSource(sid, source, ctx))
     for tid, tconf in cfg.transforms.items():
-        transform, bctx = build("transforms", tid, tconf, "transform")  # type: ignore[misc]
+        transform, bctx = build("transforms", tid, tconf, "transform")
         outs = {name: f for (cid, name), f in fanouts.items() if cid == tid}
         topo.transforms.append(BuiltTransform(tid, transform, inboxes[tid][0], outs, bctx.metrics))
     for oid, oconf in cfg.outputs.items():
-        output, bctx = build("outputs", oid, oconf, "output")  # type: ignore[misc]
+        output, bctx = build("outputs", oid, oconf, "output")
         ctx = OutputContext(component_id=oid, inbox=output_inboxes[oid], data_dir=bctx.data_dir,
                             metrics=bctx.metrics, health=Health())
         topo.outputs.append(BuiltOutput(oid, output, ctx, disk_buffers.get(oid)))

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from logferry.agent.acks import AckStatus
-from logferry.agent.component import Output, OutputContext, Source, SourceContext, Transform
+from logferry.agent.component import Source, SourceContext, Transform
 from logferry.agent.event import Batch, add_tags
 from logferry.agent.telemetry import ComponentMetrics
 from logferry.agent.topology.channel import Channel
@@ -17,13 +17,12 @@ log = logging.getLogger("logferry.topology")
 TAG_TRANSFORM_ERROR = "_transform_error"
 
 
-async def run_source(source: Source, ctx: SourceContext, fanouts: list[Fanout]) -> None:
+async def run_source(source: Source, ctx: SourceContext) -> None:
     try:
         await source.run(ctx)
     finally:
         # Closing is how end of stream travels downstream; it must happen even on errors.
-        for f in fanouts:
-            await f.close()
+        await ctx.out.close()
 
 
 async def run_transform(
@@ -81,6 +80,3 @@ async def _forward(
         metrics.sent(len(b))
         await fanouts[name].send(b)
 
-
-async def run_output(output: Output, ctx: OutputContext) -> None:
-    await output.run(ctx)

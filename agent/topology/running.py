@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 from logferry.agent.topology.builder import BuiltTopology
-from logferry.agent.topology.runners import run_output, run_source, run_transform
+from logferry.agent.topology.runners import run_source, run_transform
 
 log = logging.getLogger("logferry.topology")
 
@@ -42,14 +42,14 @@ class RunningTopology:
         try:
             async with asyncio.TaskGroup() as tg:
                 for o in b.outputs:
-                    tg.create_task(run_output(o.output, o.ctx), name=f"output:{o.id}")
+                    tg.create_task(o.output.run(o.ctx), name=f"output:{o.id}")
                     if o.buffer is not None:
                         tg.create_task(o.buffer.run(), name=f"buffer:{o.id}")
                 for t in b.transforms:
                     tg.create_task(run_transform(t.id, t.transform, t.inbox, t.fanouts, t.metrics),
                                    name=f"transform:{t.id}")
                 for s in b.sources:
-                    tg.create_task(run_source(s.source, s.ctx, s.fanouts), name=f"source:{s.id}")
+                    tg.create_task(run_source(s.source, s.ctx), name=f"source:{s.id}")
         finally:
             # Shielded: a cancelled shutdown must still persist what was delivered.
             await asyncio.shield(self._finalize())
