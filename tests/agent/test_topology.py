@@ -1,7 +1,10 @@
 """Running topologies: fan-out, acknowledgements, drops, backpressure and drain."""
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from logferry.agent.component import BuildContext, EventTransform, Transform
 from logferry.agent.config.common import ApiConfig, BufferConfig, OutputConfig, SourceConfig, TransformConfig
@@ -33,10 +36,31 @@ class Upper(EventTransform):
         return event
 
 
+@pytest.fixture(autouse=True)
+def _fresh_collecting_outputs() -> Iterator[None]:
+    """Every test finds in ``CollectingOutput.instances`` just the outputs it built."""
+    CollectingOutput.instances.clear()
+    yield
+    CollectingOutput.instances.clear()
+
+
 def config(tmp_path: Path, sources: dict[str, SourceConfig], transforms: dict[str, TransformConfig],
            outputs: dict[str, OutputConfig]) -> LoadedConfig:
     return LoadedConfig(path="test.yaml", data_dir=tmp_path, api=ApiConfig(enabled=False),
                         sources=sources, transforms=transforms, outputs=outputs)
+
+
+def memory_to_slow_output(tmp_path: Path, *, batches: int, events_per_batch: int, delay_secs: float,
+                          max_events: int, once: bool) -> RunningTopology:
+    """A memory source straight into one collecting output that waits ``delay_secs`` per batch."""
+    cfg = config(
+        tmp_path,
+        {"src": MemorySourceConfig(type="memory", batches=batches, events_per_batch=events_per_batch)},
+        {},
+        {"out": CollectingOutputConfig(type="collect", inputs=["src"], delay_secs=delay_secs,
+                                       buffer=BufferConfig(max_events=max_events))},
+    )
+    return RunningTopology(build_topology(cfg, once=once, host_name="h"))
 
 
 async def run_to_end(cfg: LoadedConfig) -> RunningTopology:
@@ -51,7 +75,6 @@ async def run_to_end(cfg: LoadedConfig) -> RunningTopology:
 class TestTopology:
     async def test_fanout_delivers_everything_and_acks_after_both_outputs(self, tmp_path: Path) -> None:
         """Every output receives every event, and the source's position reaches the end only once both settle."""
-        CollectingOutput.instances.clear()
         cfg = config(
             tmp_path,
             {"src": MemorySourceConfig(type="memory", batches=5, events_per_batch=3)},
@@ -68,7 +91,6 @@ class TestTopology:
 
     async def test_dropped_events_count_as_delivered(self, tmp_path: Path) -> None:
         """Events a transform drops never reach the output, yet the source position still advances."""
-        CollectingOutput.instances.clear()
         cfg = config(
             tmp_path,
             {"src": MemorySourceConfig(type="memory", batches=4, events_per_batch=1)},
@@ -81,16 +103,9 @@ class TestTopology:
 
     async def test_slow_output_bounds_what_is_in_flight(self, tmp_path: Path) -> None:
         """With a slow output the source waits: unacknowledged events never exceed the buffers' bounds."""
-        CollectingOutput.instances.clear()
-        cfg = config(
-            tmp_path,
-            {"src": MemorySourceConfig(type="memory", batches=200, events_per_batch=10)},
-            {},
-            {"slow": CollectingOutputConfig(type="collect", inputs=["src"], delay_secs=0.001,
-                                            buffer=BufferConfig(max_events=50))},
-        )
-        built = build_topology(cfg, once=True, host_name="h")
-        running = RunningTopology(built)
+        running = memory_to_slow_output(tmp_path, batches=200, events_per_batch=10, delay_secs=0.001,
+                                        max_events=50, once=True)
+        built = running.built
         source = built.sources[0].source
         out = CollectingOutput.instances[0]
         peak = 0
@@ -114,16 +129,9 @@ class TestTopology:
 
     async def test_stop_drains_and_finishes(self, tmp_path: Path) -> None:
         """request_stop makes sources stop; everything they sent is still delivered before run returns."""
-        CollectingOutput.instances.clear()
-        cfg = config(
-            tmp_path,
-            {"src": MemorySourceConfig(type="memory", batches=10_000, events_per_batch=1)},
-            {},
-            {"a": CollectingOutputConfig(type="collect", inputs=["src"], delay_secs=0.0005,
-                                         buffer=BufferConfig(max_events=100))},
-        )
-        built = build_topology(cfg, once=False, host_name="h")
-        running = RunningTopology(built)
+        running = memory_to_slow_output(tmp_path, batches=10_000, events_per_batch=1, delay_secs=0.0005,
+                                        max_events=100, once=False)
+        built = running.built
         async with asyncio.timeout(20):
             async with asyncio.TaskGroup() as tg:
                 task = running.start(tg)
