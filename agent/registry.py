@@ -12,6 +12,8 @@ from typing import Literal
 from logferry.agent.config.common import ComponentConfig
 
 Kind = Literal["sources", "transforms", "outputs"]
+KINDS: tuple[Kind, ...] = ("sources", "transforms", "outputs")  # the config file's sections, in file order
+SINGULAR: dict[str, str] = {"sources": "source", "transforms": "transform", "outputs": "output"}
 
 SOURCES: dict[str, str] = {
     "file": "logferry.agent.sources.file.config:FileSourceConfig",

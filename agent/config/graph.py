@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-_SINGULAR = {"sources": "source", "transforms": "transform", "outputs": "output"}
+from logferry.agent.registry import SINGULAR
 
 
 def split_input(ref: str) -> tuple[str, str | None]:
@@ -80,7 +80,7 @@ def _input_problem(cid: str, ref: str, nodes: Mapping[str, GraphNode]) -> str | 
     if name is None or node.output_names is None:
         return None
     if node.kind == "sources" or not node.output_names:
-        return f'{_SINGULAR[node.kind]} "{target}" has no named outputs'
+        return f'{SINGULAR[node.kind]} "{target}" has no named outputs'
     if name not in node.output_names:
         return f'transform "{target}" has no output named "{name}" (its outputs: {", ".join(node.output_names)})'
     return None

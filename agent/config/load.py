@@ -33,10 +33,8 @@ from logferry.agent.config.interpolate import interpolate
 from logferry.agent.config.model import DEFAULT_DATA_DIR, LoadedConfig
 from logferry.agent.errors import ConfigError, ConfigProblem
 
-SECTIONS: tuple[registry.Kind, ...] = ("sources", "transforms", "outputs")
-TOP_LEVEL_KEYS = ("data_dir", "api", *SECTIONS)
+TOP_LEVEL_KEYS = ("data_dir", "api", *registry.KINDS)
 COMPONENT_ID = re.compile(r"[A-Za-z0-9_-]+")
-_SINGULAR = {"sources": "source", "transforms": "transform", "outputs": "output"}
 _NODE_BUDGET = 200_000  # YAML nodes visited, counting alias re-visits: stops "billion laughs" documents
 _EMPTY_DOCUMENT = "the document is empty; expected a mapping with sources and outputs"
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -195,12 +193,12 @@ class _Load:
         data_dir = self._data_dir(data.get("data_dir", DEFAULT_DATA_DIR))
         api, issues = decode(ApiConfig, {} if data.get("api") is None else data["api"], "api")
         self._add_issues(issues)
-        sections: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+        sections: dict[str, dict[str, Any]] = {section: {} for section in registry.KINDS}
         owners: dict[str, str] = {}
         nodes: dict[str, GraphNode] = {}
-        for section in SECTIONS:
+        for section in registry.KINDS:
             raw = data.get(section)
-            singular = _SINGULAR[section]
+            singular = registry.SINGULAR[section]
             if raw is None or raw == {}:
                 if section != "transforms":
                     self._add(section, f"at least one {singular} is required", at_key=True)
@@ -242,7 +240,7 @@ class _Load:
         return path if path.is_absolute() else Path.cwd() / path
 
     def _component(self, section: registry.Kind, cid: str, body: Any) -> ComponentConfig | None:
-        path, singular = f"{section}.{cid}", _SINGULAR[section]
+        path, singular = f"{section}.{cid}", registry.SINGULAR[section]
         if not isinstance(body, dict):
             self._add(path, f"expected a mapping with a type, got {_kind(body)}")
             return None
@@ -288,17 +286,18 @@ class _Load:
         return 0
 
     def _position(self, expanded_index: int) -> tuple[int, int]:
-        index = self.expanded.original_index(expanded_index)
+        return self._line_column(self.expanded.original_index(expanded_index))
+
+    def _line_column(self, index: int) -> tuple[int, int]:
+        """1-based line and column of ``index`` in the original text."""
         line = bisect.bisect_right(self.line_starts, index)
         return line, index - self.line_starts[line - 1] + 1
 
     def _problem(self, expanded_index: int, path: str, message: str) -> ConfigProblem:
-        line, column = self._position(expanded_index)
-        return ConfigProblem(self.file, line, column, path, message)
+        return ConfigProblem(self.file, *self._position(expanded_index), path, message)
 
     def _problem_at_original(self, index: int, path: str, message: str) -> ConfigProblem:
-        line = bisect.bisect_right(self.line_starts, index)
-        return ConfigProblem(self.file, line, index - self.line_starts[line - 1] + 1, path, message)
+        return ConfigProblem(self.file, *self._line_column(index), path, message)
 
     def _add(self, path: str, message: str, at_key: bool = False) -> None:
         if path in self.unbuilt_paths:  # its YAML problem is already reported; its value is a stand-in None

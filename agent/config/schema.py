@@ -21,8 +21,6 @@ from logferry.agent.config.decode import unusable_type
 from logferry.agent.config.model import DEFAULT_DATA_DIR
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_SECTIONS: tuple[registry.Kind, ...] = ("sources", "transforms", "outputs")
-_SINGULAR = {"sources": "source", "transforms": "transform", "outputs": "output"}
 _REF = "#/$defs/{name}"
 
 
@@ -37,8 +35,8 @@ def json_schema() -> dict[str, Any]:
                      "description": "Where checkpoints and disk buffers live; relative to the working directory."},
         "api": ref_of[ApiConfig],
     }
-    for section in _SECTIONS:
-        singular = _SINGULAR[section]
+    for section in registry.KINDS:
+        singular = registry.SINGULAR[section]
         branches = [
             {"title": f"{type_name} {singular}", "allOf": [ref_of[cls]],
              "properties": {"type": {"const": type_name}}, "required": ["type"]}
@@ -69,9 +67,9 @@ def json_schema() -> dict[str, Any]:
 
 def _registered_classes() -> tuple[dict[str, dict[str, type[ComponentConfig]]], list[str]]:
     """Loadable config classes by section and type name, and a note for each one that is not."""
-    available: dict[str, dict[str, type[ComponentConfig]]] = {section: {} for section in _SECTIONS}
+    available: dict[str, dict[str, type[ComponentConfig]]] = {section: {} for section in registry.KINDS}
     unavailable: list[str] = []
-    for section in _SECTIONS:
+    for section in registry.KINDS:
         for type_name in registry.type_names(section):
             try:
                 cls = registry.lookup(section, type_name)
