@@ -48,7 +48,7 @@ def decode(tp: Any, value: Any, path: str) -> tuple[Any, list[Issue]]:
     return INVALID, _localise(tp, value, path) or [first]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def unusable_type(tp: Any) -> str | None:
     """msgspec's objection to ``tp`` as a decoding target (e.g. ``gt`` on an optional int), or None."""
     try:
@@ -67,7 +67,7 @@ def unknown_key(key: str, known: typing.Iterable[str]) -> str:
 def _localise(tp: Any, value: Any, path: str) -> list[Issue]:
     """Issues of the parts of ``value``; empty when the problem is the value as a whole."""
     base = _unannotated(tp)
-    if isinstance(base, type) and issubclass(base, msgspec.Struct):
+    if _is_struct(base):
         return _struct_issues(base, value, path) if isinstance(value, dict) else []
     origin, args = typing.get_origin(base), typing.get_args(base)
     if origin in (Union, types.UnionType):
@@ -95,7 +95,7 @@ def _struct_issues(cls: type[msgspec.Struct], value: dict[str, Any], path: str) 
     return issues
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields(cls: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
     return {info.encode_name: info for info in msgspec.structs.fields(cls)}
 
@@ -106,11 +106,15 @@ def _unannotated(tp: Any) -> Any:
     return tp
 
 
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
 def _accepts_shape(tp: Any, value: Any) -> bool:
     base = _unannotated(tp)
     origin = typing.get_origin(base) or base
     if isinstance(value, dict):
-        return origin is dict or (isinstance(origin, type) and issubclass(origin, msgspec.Struct))
+        return origin is dict or _is_struct(origin)
     if isinstance(value, list):
         return origin in (list, tuple, set, frozenset)
     return False
@@ -140,9 +144,7 @@ def _issue_from_error(text: str, path: str, tp: Any, value: Any) -> Issue:
         if choices:
             return Issue(where, f"expected one of {choices}, got {_show(value)}")
     # Anything else about a Struct as a whole comes from its __post_init__: point at its key.
-    base = _unannotated(tp)
-    is_struct = isinstance(base, type) and issubclass(base, msgspec.Struct)
-    whole_struct = not suffix and isinstance(value, dict) and is_struct
+    whole_struct = not suffix and isinstance(value, dict) and _is_struct(_unannotated(tp))
     return Issue(where, _readable(text), at_key=whole_struct)
 
 

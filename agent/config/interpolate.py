@@ -18,6 +18,7 @@ import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 # `$$`, `${...}` on one line, or a `${` that is never closed on its line.
 _TOKEN = re.compile(r"\$(?:\$|\{(?P<body>[^}\n]*)\}|(?P<open>\{))")
@@ -41,17 +42,16 @@ class Interpolated:
     errors: list[InterpolationError] = field(default_factory=list)
     # One entry per replacement: (start in expanded text, end in expanded text, start in original, end in original).
     _spans: list[tuple[int, int, int, int]] = field(default_factory=list)
-    _starts: list[int] = field(default_factory=list)
 
     def original_index(self, index: int) -> int:
         """Position in the original text of position ``index`` of the expanded text.
 
         A position inside a replaced value maps to the ``$`` that produced it.
         """
-        i = bisect.bisect_right(self._starts, index) - 1
+        i = bisect.bisect_right(self._spans, index, key=itemgetter(0)) - 1
         if i < 0:
             return index
-        out_start, out_end, orig_start, orig_end = self._spans[i]
+        _, out_end, orig_start, orig_end = self._spans[i]
         if index < out_end:
             return orig_start
         return orig_end + (index - out_end)
@@ -75,7 +75,6 @@ def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
         out_len += len(before)
         pieces.append(value)
         result._spans.append((out_len, out_len + len(value), match.start(), match.end()))
-        result._starts.append(out_len)
         out_len += len(value)
         last = match.end()
     pieces.append(text[last:])
