@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from logferry.agent.timeutil import iso_utc
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _METRICS: dict[str, Any] = {}
@@ -22,26 +23,24 @@ _METRICS: dict[str, Any] = {}
 _COMPONENT_LABELS = ("component_id", "component_kind", "component_type")
 
 
-def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+def _metric(kind: type, name: str, doc: str, labels: tuple[str, ...], **kw: Any) -> Any:
+    """The metric called ``name``, created on first use (the first caller's ``doc`` and ``labels`` stay)."""
     m = _METRICS.get(name)
     if m is None:
-        m = _METRICS[name] = Counter(name, doc, labels, registry=REGISTRY)
-    return m  # type: ignore[no-any-return]
+        m = _METRICS[name] = kind(name, doc, labels, registry=REGISTRY, **kw)
+    return m
+
+
+def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+    return _metric(Counter, name, doc, labels)  # type: ignore[no-any-return]
 
 
 def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
-    m = _METRICS.get(name)
-    if m is None:
-        m = _METRICS[name] = Gauge(name, doc, labels, registry=REGISTRY)
-    return m  # type: ignore[no-any-return]
+    return _metric(Gauge, name, doc, labels)  # type: ignore[no-any-return]
 
 
 def histogram(name: str, doc: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] | None = None) -> Histogram:
-    m = _METRICS.get(name)
-    if m is None:
-        kw: dict[str, Any] = {"buckets": buckets} if buckets else {}
-        m = _METRICS[name] = Histogram(name, doc, labels, registry=REGISTRY, **kw)
-    return m  # type: ignore[no-any-return]
+    return _metric(Histogram, name, doc, labels, **({"buckets": buckets} if buckets else {}))  # type: ignore[no-any-return]
 
 
 def render() -> bytes:
@@ -94,8 +93,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "timestamp": iso_utc(int(record.created), int(record.msecs)),
             "level": record.levelname.lower(),
             "logger": record.name,
         }
