@@ -99,7 +99,6 @@ class Agent:
                 return stop.result()
             log.warning("Second signal: stopping now without waiting for in-flight work.")
             stop.cancel()
-            current.request_stop()
             return await current.stop(0.001)
 
     async def _start(self, tg: asyncio.TaskGroup, built: BuiltTopology) -> RunningTopology:
