@@ -44,15 +44,9 @@ PYTHON_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "WARN": "w
 
 # basicConfig's layout starts with a level name, a colon, then a name (one C call instead of Python checks).
 _UNTIMED_PREFIX = "(?:" + "|".join(sorted(PYTHON_LEVELS, key=len, reverse=True)) + r"):[^:\s]"
-_UNTIMED_START = re.compile(_UNTIMED_PREFIX).match
-# For a batch, one match per line: the first layout whole, or an empty match where another layout may
-# apply (fifth character "-": a timed layout; basicConfig's prefix), or None: no layout can match.
+# One match per line for `into` and `lay`: the first layout whole, or an empty match where another layout
+# may apply (fifth character "-": a timed layout; basicConfig's prefix), or None: no layout can match.
 _FAST_OR_CANDIDATE = rf"(?:{_FAST}\Z|(?=.{{4}}-)|(?={_UNTIMED_PREFIX}))"
-
-
-def untimed_candidate(line: str) -> bool:
-    """Whether ``line`` may be ``LEVEL:name:...`` (basicConfig's layout): a level name, a colon, then a name."""
-    return _UNTIMED_START(line) is not None
 
 
 def python_logging(ctx: FormatContext) -> Parser:
@@ -63,14 +57,14 @@ def python_logging(ctx: FormatContext) -> Parser:
     compiled = [(re.compile(p, re.ASCII | re.DOTALL).fullmatch, t, lv, n, msg) for p, t, lv, n, msg in _LAYOUTS]
     timed = compiled[:-1]
     untimed = compiled[-1:]
-    fast = re.compile(_FAST, re.ASCII | re.DOTALL).fullmatch
+    untimed_candidate = re.compile(_UNTIMED_PREFIX).match
     fast_or_candidate = re.compile(_FAST_OR_CANDIDATE, re.ASCII | re.DOTALL).match
     k_ts, k_level, k_logger, k_msg = (ctx.name(k) for k in ("@timestamp", "log.level", "log.logger", "message"))
 
     def parse(line: str) -> dict[str, Any] | None:
         if line[4:5] == "-":
             layouts = timed
-        elif untimed_candidate(line):
+        elif untimed_candidate(line) is not None:
             layouts = untimed
         else:
             return None
@@ -91,24 +85,21 @@ def python_logging(ctx: FormatContext) -> Parser:
         return None
 
     def into(line: str, ev: dict[str, Any]) -> int:
-        # The first layout inline: no intermediate dict, no loop, no slicing.
-        if line[4:5] == "-":
-            m = fast(line)
-            if m is not None:
-                secs, frac, lvl, name, msg = m.groups()
-                level = levels.get(lvl)
-                if level is not None:
-                    p = cache.get(secs)
-                    if p is not None:
-                        ev[k_ts] = f"{p}.{frac}Z" if frac else p + "Z"
-                        ev[k_level] = level
-                        ev[k_logger] = name
-                        ev[k_msg] = msg
-                        return MATCH
-            return slow_into(line, ev)
-        if untimed_candidate(line):
-            return slow_into(line, ev)
-        return NO_MATCH
+        # The first layout inline: no intermediate dict, no loop, no slicing; the others through `parse`.
+        m = fast_or_candidate(line)
+        if m is None:
+            return NO_MATCH
+        secs, frac, lvl, name, msg = m.groups()
+        if secs is not None:
+            level = levels.get(lvl)
+            p = cache.get(secs)
+            if level is not None and p is not None:
+                ev[k_ts] = f"{p}.{frac}Z" if frac else p + "Z"
+                ev[k_level] = level
+                ev[k_logger] = name
+                ev[k_msg] = msg
+                return MATCH
+        return slow_into(line, ev)
 
     def lay(lines: list[str]) -> tuple[list[dict[str, Any] | None], list[int], dict[int, list[str]]]:
         """``into`` over a whole batch: fields per line (``None``: no match) and the rows without a time.

@@ -49,15 +49,29 @@ class TestPythonLogging:
         assert parse(ctx, "python_logging", "2026-11-20 10:00:00,123 HELLO [x] y") is None
         assert parse(ctx, "python_logging", "HELLO:x:y") is None
 
-    def test_in_place_form_matches_dict_form(self, ctx: FormatContext) -> None:
+    @pytest.mark.parametrize("line", [
+        "2026-11-20 10:00:01,500 INFO [a.b] hi",
+        "2026-11-20 10:00:01 WARNING serve.app: no fraction",
+        "2026-11-20 10:00:01,500 - serve.app - ERROR - cookbook",
+        "2026-11-20 10:00:01,500 INFO Starting up",
+        "INFO:root:untimed",
+    ])
+    def test_in_place_form_matches_dict_form(self, ctx: FormatContext, line: str) -> None:
         """The hot in-place path writes the same fields the dict path returns, on a cold and a warm cache."""
-        line = "2026-11-20 10:00:01,500 INFO [a.b] hi"
         parser = build_format("python_logging", ctx)
         into = as_into(parser)
         for _ in range(2):
             ev: dict[str, Any] = {"message": line}
-            assert into(line, ev) == MATCH
+            status = into(line, ev)
             assert ev == parser(line)
+            assert status == (MATCH if "@timestamp" in ev else MATCH_WITHOUT_TIME)
+
+    @pytest.mark.parametrize("line", ["", "lower case", "2026-11-20 10:00:01,500 HELLO [a.b] x", "INFO:     x"])
+    def test_in_place_form_leaves_other_lines_alone(self, ctx: FormatContext, line: str) -> None:
+        """A line no layout takes is NO_MATCH in place, and the event is not touched."""
+        ev: dict[str, Any] = {"message": line}
+        assert as_into(build_format("python_logging", ctx))(line, ev) == NO_MATCH
+        assert ev == {"message": line}
 
     def test_invalid_date_keeps_match_without_time(self, ctx: FormatContext) -> None:
         """A line in the layout with an impossible date still parses, without a time."""
