@@ -116,8 +116,6 @@ class TimestampParser:
     def __init__(self, formats: list[str], clock: Clock) -> None:
         self.clock = clock
         self._parsers: list[Callable[[Any], str | None]] = [self._build(f) for f in formats]
-        if len(self._parsers) == 1:
-            self.parse = self._parsers[0]  # type: ignore[method-assign,assignment]
 
     def parse(self, value: Any) -> str | None:
         for p in self._parsers:
