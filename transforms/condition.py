@@ -74,13 +74,17 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
 
 class _Tok:
-    __slots__ = ("kind", "text", "value", "col")
+    __slots__ = ("col", "kind", "text", "value")
 
     def __init__(self, kind: str, text: str, value: Any, col: int) -> None:
         self.kind = kind  # num, str, op, punct, kw, field, end
         self.text = text
         self.value = value
         self.col = col
+
+    def describe(self) -> str:
+        """How an error message names this token."""
+        return repr(self.text) if self.kind != "end" else "end of condition"
 
 
 def _unquote(s: str) -> str:
@@ -168,8 +172,7 @@ class _Parser:
         t = self.next()
         if t.kind != kind or (text is not None and t.text != text):
             want = repr(text) if text is not None else kind
-            got = repr(t.text) if t.kind != "end" else "end of condition"
-            raise self.error(t, f"expected {want}, got {got}")
+            raise self.error(t, f"expected {want}, got {t.describe()}")
         return t
 
     def parse(self) -> Predicate:
@@ -182,22 +185,20 @@ class _Parser:
         return fn
 
     def parse_or(self) -> Predicate:
-        parts = [self.parse_and()]
-        while self.peek().kind == "kw" and self.peek().text == "or":
-            self.next()
-            parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda e: any(p(e) for p in parts)
+        parts = self._chain("or", self.parse_and)
+        return parts[0] if len(parts) == 1 else lambda e: any(p(e) for p in parts)
 
     def parse_and(self) -> Predicate:
-        parts = [self.parse_unary()]
-        while self.peek().kind == "kw" and self.peek().text == "and":
+        parts = self._chain("and", self.parse_unary)
+        return parts[0] if len(parts) == 1 else lambda e: all(p(e) for p in parts)
+
+    def _chain(self, keyword: str, operand: Callable[[], Predicate]) -> list[Predicate]:
+        """``operand (keyword operand)*``: the operands' predicates."""
+        parts = [operand()]
+        while self.peek().kind == "kw" and self.peek().text == keyword:
             self.next()
-            parts.append(self.parse_unary())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda e: all(p(e) for p in parts)
+            parts.append(operand())
+        return parts
 
     def parse_unary(self) -> Predicate:
         t = self.peek()
@@ -222,8 +223,7 @@ class _Parser:
             const = t.text == "true"
             return lambda e: const
         if t.kind != "field":
-            got = repr(t.text) if t.kind != "end" else "end of condition"
-            raise self.error(t, f"expected a field name, '(', 'not' or 'exists', got {got}")
+            raise self.error(t, f"expected a field name, '(', 'not' or 'exists', got {t.describe()}")
         return self.parse_comparison(FieldPath(t.text))
 
     def parse_literal(self) -> Any:
@@ -232,8 +232,7 @@ class _Parser:
             return t.value
         if t.kind == "kw" and t.text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[t.text]
-        got = repr(t.text) if t.kind != "end" else "end of condition"
-        raise self.error(t, f"expected a string, number, true, false or null, got {got}")
+        raise self.error(t, f"expected a string, number, true, false or null, got {t.describe()}")
 
     def parse_list(self) -> list[Any]:
         self.expect("punct", "[")
@@ -257,8 +256,7 @@ class _Parser:
             self.expect("kw", "in")
             return _membership(path, self.parse_list(), negate=True)
         if t.kind != "op":
-            got = repr(t.text) if t.kind != "end" else "end of condition"
-            raise self.error(t, f"expected an operator (== != < <= > >= =~ !~ in, not in) after {path.path!r}, got {got}")
+            raise self.error(t, f"expected an operator (== != < <= > >= =~ !~ in, not in) after {path.path!r}, got {t.describe()}")
         if t.text in ("=~", "!~"):
             pt = self.next()
             if pt.kind != "str":
