@@ -10,6 +10,7 @@ the line counts as not matched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import regex
@@ -27,18 +28,28 @@ def compile_user_regex(pattern: str) -> Any:
     return rx
 
 
+def bounded_search(rx: Any, timeout_ms: int) -> Callable[[str], Any]:
+    """``rx.search`` of a user pattern; a search longer than ``timeout_ms`` counts as no match (``None``)."""
+    search = rx.search
+    timeout = timeout_ms / 1000
+
+    def run(line: str) -> Any:
+        try:
+            return search(line, timeout=timeout)
+        except TimeoutError:
+            return None
+
+    return run
+
+
 def regex_format(ctx: FormatContext, pattern: str, timeout_ms: int = 100) -> Parser:
     """Parser for one user regex (``search`` semantics: anchor with ``^`` if you mean the line start)."""
     rx = compile_user_regex(pattern)
-    search = rx.search
-    timeout = timeout_ms / 1000
+    search = bounded_search(rx, timeout_ms)
     names = {g: g.replace("__", ".") for g in rx.groupindex}
 
     def parse(line: str) -> dict[str, Any] | None:
-        try:
-            m = search(line, timeout=timeout)
-        except TimeoutError:
-            return None
+        m = search(line)
         if m is None:
             return None
         raw = {names[k]: v for k, v in m.groupdict().items() if v is not None}

@@ -19,6 +19,7 @@ from typing import Any
 
 import regex
 from logferry.transforms.parse.common import FormatContext, Parser, absorb
+from logferry.transforms.parse.custom_regex import bounded_search
 
 _REFERENCE = re.compile(r"%\{(\w+)(?::([^:}]+))?(?::(\w+))?\}")
 _INLINE_GROUP = re.compile(r"\(\?P?<([A-Za-z_@\[][\w@.\[\]-]*)>")
@@ -130,15 +131,11 @@ def grok(ctx: FormatContext, pattern: str, patterns: dict[str, str] | None = Non
          timeout_ms: int = 100) -> Parser:
     """Parser for one grok expression; ``timestamp``/``level``/``message`` fields map to ECS."""
     rx, fields = compile_grok(pattern, patterns)
-    search = rx.search
-    timeout = timeout_ms / 1000
+    search = bounded_search(rx, timeout_ms)
     indexed = [(f"g{i}", name, type_name) for i, (name, type_name) in enumerate(fields)]
 
     def parse(line: str) -> dict[str, Any] | None:
-        try:
-            m = search(line, timeout=timeout)
-        except TimeoutError:
-            return None
+        m = search(line)
         if m is None:
             return None
         groups = m.groupdict()
