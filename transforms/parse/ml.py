@@ -36,8 +36,9 @@ import ast
 import functools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from logferry.transforms.parse.timestamps import Clock
 
 Fields = dict[str, Any]
 
@@ -79,13 +80,8 @@ def _utc_iso(y: int, mo: int, d: int, hms: str, frac: str = "") -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}T{hms}{'.' + frac if frac else ''}Z"
 
 
-def _infer_year(mo: int, d: int) -> int:
-    now = datetime.now(UTC)
-    try:
-        candidate = datetime(now.year, mo, d, tzinfo=UTC)
-    except ValueError:
-        return now.year - 1
-    return now.year - 1 if candidate > now + timedelta(days=1) else now.year
+# The parsers' own year inference (these presets read times as UTC, with the real clock).
+_infer_year = Clock("UTC").infer_year
 
 
 # -- python_traceback ----------------------------------------------------------------------------
