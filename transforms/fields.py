@@ -6,8 +6,7 @@ hold a nested dict (``{"ml.metric": {"name": ...}}``). A path is looked up by
 trying the whole path as a flat key first, then every flat prefix that holds a
 dict (longest first) and the rest of the path inside it, recursively.
 
-``FieldPath`` does the splitting once, at config load; the module functions
-accept either a ``FieldPath`` or a plain string.
+``FieldPath`` does the splitting once, at config load.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ MISSING: Final = _Missing()
 class FieldPath:
     """A dotted field path, split once; ``path.get(event)`` returns the value or ``MISSING``."""
 
-    __slots__ = ("path", "parts")
+    __slots__ = ("parts", "path")
 
     def __init__(self, path: str) -> None:
         if not path or path.startswith(".") or path.endswith(".") or ".." in path:
@@ -119,19 +118,3 @@ def _delete(d: dict[str, Any], parts: tuple[str, ...]) -> Any:
                     found = v
     return found
 
-
-def as_path(path: str | FieldPath) -> FieldPath:
-    return path if isinstance(path, FieldPath) else FieldPath(path)
-
-
-def get_field(event: Event, path: str | FieldPath) -> Any:
-    """The value at ``path`` or ``MISSING``."""
-    return as_path(path).get(event)
-
-
-def set_field(event: Event, path: str | FieldPath, value: Any) -> None:
-    as_path(path).set(event, value)
-
-
-def delete_field(event: Event, path: str | FieldPath) -> Any:
-    return as_path(path).delete(event)

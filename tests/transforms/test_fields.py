@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from logferry.transforms.fields import MISSING, FieldPath, delete_field, get_field, set_field
+from logferry.transforms.fields import MISSING, FieldPath
 
 
 class TestGetField:
     def test_flat_key_wins(self) -> None:
         """A flat dotted key is found before any nested walk."""
-        assert get_field({"log.level": "INFO", "log": {"level": "x"}}, "log.level") == "INFO"
+        assert FieldPath("log.level").get({"log.level": "INFO", "log": {"level": "x"}}) == "INFO"
 
     def test_nested_walk(self) -> None:
         """A path is found inside nested dicts from JSON payloads."""
-        assert get_field({"http": {"request": {"id": "r1"}}}, "http.request.id") == "r1"
+        assert FieldPath("http.request.id").get({"http": {"request": {"id": "r1"}}}) == "r1"
 
     def test_mixed_flat_prefix_holding_a_dict(self) -> None:
         """A flat key holding a dict is walked into for the rest of the path."""
-        assert get_field({"ml.metric": {"dimensions": {"Level": "Host"}}}, "ml.metric.dimensions.Level") == "Host"
+        assert FieldPath("ml.metric.dimensions.Level").get({"ml.metric": {"dimensions": {"Level": "Host"}}}) == "Host"
 
     def test_missing_is_distinct_from_none(self) -> None:
         """An absent field gives MISSING; a present null gives None."""
-        assert get_field({"a": None}, "a") is None
-        assert get_field({"a": {"b": 1}}, "a.c") is MISSING
-        assert get_field({"a": 1}, "a.b") is MISSING
+        assert FieldPath("a").get({"a": None}) is None
+        assert FieldPath("a.c").get({"a": {"b": 1}}) is MISSING
+        assert FieldPath("a.b").get({"a": 1}) is MISSING
 
     def test_bad_paths_are_rejected(self) -> None:
         """Empty segments in a path raise ValueError."""
@@ -37,13 +37,13 @@ class TestSetField:
     def test_new_field_is_flat(self) -> None:
         """A field that exists nowhere is written as a flat dotted key."""
         e: dict[str, object] = {}
-        set_field(e, "service.name", "api")
+        FieldPath("service.name").set(e, "api")
         assert e == {"service.name": "api"}
 
     def test_existing_nested_field_is_updated_in_place(self) -> None:
         """A field that lives in a nested dict is replaced there, not duplicated flat."""
         e = {"http": {"request": {"id": "old"}}}
-        set_field(e, "http.request.id", "new")
+        FieldPath("http.request.id").set(e, "new")
         assert e == {"http": {"request": {"id": "new"}}}
 
 
@@ -51,10 +51,10 @@ class TestDeleteField:
     def test_deletes_flat_and_nested_copies(self) -> None:
         """Both the flat key and the nested value go; the value removed is returned."""
         e = {"user.name": "a", "user": {"name": "b", "id": 1}}
-        assert delete_field(e, "user.name") == "a"
+        assert FieldPath("user.name").delete(e) == "a"
         assert e == {"user": {"id": 1}}
 
     def test_absent_field(self) -> None:
         """Deleting an absent field changes nothing and returns MISSING."""
         e = {"a": 1}
-        assert delete_field(e, "b.c") is MISSING and e == {"a": 1}
+        assert FieldPath("b.c").delete(e) is MISSING and e == {"a": 1}
