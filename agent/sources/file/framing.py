@@ -20,8 +20,7 @@ it when the file is known to be finished (closed, ``--once``).
 
 from __future__ import annotations
 
-from itertools import accumulate, filterfalse
-from operator import add
+from itertools import filterfalse
 
 from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED, LineOrigin, offsets_from_lengths
 
@@ -35,29 +34,22 @@ class Framed:
     summed on first use (``origin`` passes them on unsummed).
     """
 
-    __slots__ = ("_base", "_lengths", "_offsets", "end", "lines", "tags")
+    __slots__ = ("_origin", "end", "lines", "tags")
 
     def __init__(self, lines: list[str], offsets: list[int] | None, tags: dict[int, list[str]], end: int, *,
                  lengths: list[int] | None = None, base: int = 0) -> None:
         self.lines = lines
-        self._offsets = offsets
-        self._lengths = lengths
-        self._base = base
         self.tags = tags
         self.end = end
+        self._origin = LineOrigin("", offsets, lengths=lengths, base=base)
 
     @property
     def offsets(self) -> list[int]:
-        if self._offsets is None:
-            assert self._lengths is not None
-            self._offsets = offsets_from_lengths(self._lengths, self._base)
-        return self._offsets
+        return self._origin.offsets
 
     def origin(self, id_prefix: str) -> LineOrigin:
         """The ``LineOrigin`` of all these lines."""
-        if self._offsets is None:
-            return LineOrigin(id_prefix, lengths=self._lengths, base=self._base)
-        return LineOrigin(id_prefix, self._offsets)
+        return self._origin.with_prefix(id_prefix)
 
 
 def utf8_cut(data: bytes, limit: int) -> bytes:
@@ -146,11 +138,7 @@ class LineFramer:
             self._frame_block(self._rest + data[:cut], self._rest_start, lines, offsets, tags)
         else:
             self._frame_block(data[:cut], start, lines, offsets, tags)
-        self._rest = b""
-        self._overflow = False
-        self._rest_start = start + cut + 1
-        if cut + 1 < len(data):
-            self._hold(data[cut + 1:])
+        self._restart_after(data, cut, start)
         return Framed(lines, offsets, tags, self._rest_start)
 
     def _frame_ascii(self, data: bytes, cut: int, start: int) -> Framed | None:
@@ -169,10 +157,7 @@ class LineFramer:
         if len(data) + len(rest) > self.max_line_bytes and max(lengths) > self.max_line_bytes:
             return None
         base = self._rest_start
-        self._rest = b""
-        self._rest_start = start + cut + 1
-        if cut + 1 < len(data):
-            self._hold(data[cut + 1:])
+        self._restart_after(data, cut, start)
         return Framed(lines, None, {}, self._rest_start, lengths=lengths, base=base)
 
     def flush(self) -> Framed:
@@ -190,6 +175,14 @@ class LineFramer:
         self._overflow = False
         self._rest_start = self.offset
         return Framed(lines, offsets, tags, self.offset)
+
+    def _restart_after(self, data: bytes, cut: int, start: int) -> None:
+        """Lines up to ``data[cut]`` (a newline; ``data`` fed at ``start``) are framed: hold what follows."""
+        self._rest = b""
+        self._overflow = False
+        self._rest_start = start + cut + 1
+        if cut + 1 < len(data):
+            self._hold(data[cut + 1:])
 
     def _hold(self, data: bytes) -> None:
         if self._overflow:
@@ -219,8 +212,7 @@ class LineFramer:
             new = self._slow_lines(block.split(b"\n"), first, tags)
         if self.collapse and any("\r" in line for line in new):
             new = [collapse_cr(line) if "\r" in line else line for line in new]
-        # start of line i = base + sum(len of lines before i) + i newlines
-        offsets.extend(map(add, accumulate(lengths, initial=base), range(len(new))))
+        offsets.extend(offsets_from_lengths(lengths, base))
         lines.extend(new)
 
     def _slow_lines(self, raw: list[bytes], first: int, tags: dict[int, list[str]]) -> list[str]:

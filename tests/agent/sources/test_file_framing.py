@@ -143,6 +143,23 @@ class TestLineFramer:
         assert f.offsets == [0, 1, 2, 4]
 
 
+class TestFramed:
+    def test_origin_carries_prefix_and_offsets(self) -> None:
+        """``origin`` gives the lines' offsets (summed from lengths) under the prefix asked for."""
+        f = LineFramer(10).feed(b"ab\ncde\n\nf\n")
+        origin = f.origin("p-")
+        assert (origin.id_prefix, origin.offsets) == ("p-", [10, 13, 17, 18])
+        assert f.offsets == [10, 13, 17, 18]
+
+    def test_second_origin_leaves_first_intact(self) -> None:
+        """An origin asked for again under another prefix does not change the one given before."""
+        f = Framed(["a", "b"], None, {}, 4, lengths=[1, 1], base=0)
+        first = f.origin("one-")
+        second = f.origin("two-")
+        assert (first.id_prefix, first.offsets) == ("one-", [0, 2])
+        assert (second.id_prefix, second.offsets) == ("two-", [0, 2])
+
+
 class TestHelpers:
     def test_utf8_cut(self) -> None:
         """``utf8_cut`` backs off to a character start and keeps short input as is."""
