@@ -29,6 +29,7 @@ from logferry.agent.sources.file.framing import Framed
 from logferry.agent.sources.file.rotation import Tracker
 from logferry.agent.sources.file.watcher import ChangeNotifier, GlobSet
 from logferry.agent.telemetry import gauge
+from logferry.agent.timeutil import iso_now
 
 if TYPE_CHECKING:
     from logferry.agent.sources.file.config import FileSourceConfig
@@ -46,12 +47,6 @@ _BYTES_BEHIND = ("logferry_file_bytes_behind", "Bytes of a file not read yet (si
 _CHECKPOINT_AGE = ("logferry_checkpoint_age_seconds", ("Seconds the file source's on-disk checkpoints lag "
                    "behind the positions in memory (0 when up to date)."), ("component_id",))
 _FILES_OPEN = ("logferry_files_open", "Files the file source holds open.", ("component_id",))
-
-
-def iso_now() -> str:
-    """Current UTC time as ISO 8601 with milliseconds and ``Z``."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 class FileSource(Source):
