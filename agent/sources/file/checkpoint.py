@@ -47,7 +47,6 @@ class CheckpointStore:
         self.path = Path(data_dir) / FILE_NAME
         self.entries: dict[str, Checkpoint] = {}
         self.dirty = False
-        self.last_saved: float | None = None  # time.time() of the last successful save
 
     def load(self) -> None:
         """Read the document if it exists; an unreadable one is logged and ignored (read from scratch)."""
@@ -85,13 +84,6 @@ class CheckpointStore:
             self.entries[new] = cp
             self.dirty = True
 
-    def find_by_path(self, key_prefix: str, path: str) -> str | None:
-        """The key of a checkpoint for ``path`` whose key starts with ``key_prefix``."""
-        for key, cp in self.entries.items():
-            if cp.path == path and key.startswith(key_prefix):
-                return key
-        return None
-
     def prune(self, active: set[str], max_age_secs: float) -> int:
         """Forget checkpoints not in ``active``, unchanged for ``max_age_secs``, whose path is gone (blocking).
 
@@ -115,7 +107,6 @@ class CheckpointStore:
     def write(self, payload: bytes) -> None:
         """Atomically replace the document with ``payload`` (blocking: run it in a thread)."""
         write_atomic(self.path, payload, make_parent=True)
-        self.last_saved = time.time()
 
     def save(self) -> None:
         """Snapshot and write in one go (tests, shutdown)."""

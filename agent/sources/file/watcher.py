@@ -90,9 +90,6 @@ class GlobSet:
         self._include_res = [glob_regex(p) for p in include]
         self._exclude_res = [glob_regex(p) for p in exclude or ()]
 
-    def matches(self, path: str) -> bool:
-        return any(r.match(path) for r in self._include_res) and not any(r.match(path) for r in self._exclude_res)
-
     def excluded(self, path: str) -> bool:
         return any(r.match(path) for r in self._exclude_res)
 
