@@ -78,6 +78,12 @@ class Harness:
         finally:
             await self.ctx.out.close()
 
+    async def read_all(self) -> None:
+        """Step every open reader until a whole round reads nothing (a source driven without ``run``)."""
+        readers = self.source.tracker.readers
+        while any([await self.source._step(r) for r in list(readers.values())]):
+            pass
+
 
 async def run_once(cfg: FileSourceConfig, data_dir: Path, **kw: Any) -> Harness:
     """Read every matched file to its end (``once``), wait for the consumer, finalize."""
@@ -103,3 +109,18 @@ async def running(cfg: FileSourceConfig, data_dir: Path, **kw: Any) -> AsyncIter
             finally:
                 h.shutdown.set()
         await h.source.finalize()
+
+
+@contextlib.asynccontextmanager
+async def stepped(cfg: FileSourceConfig, data_dir: Path, **kw: Any) -> AsyncIterator[Harness]:
+    """A source the test drives step by step (``source.tracker.scan``, ``read_all``); on exit the channel is
+    closed and the consumer drained."""
+    h = Harness(cfg, data_dir, **kw)
+    h.source._ctx = h.ctx  # what run() would set
+    async with asyncio.timeout(DEADLINE_SECS):
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(h.collector.run())
+            try:
+                yield h
+            finally:
+                await h.ctx.out.close()

@@ -27,6 +27,7 @@ from tests.agent.sources.harness import (
     make_config,
     run_once,
     running,
+    stepped,
 )
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -110,6 +111,22 @@ def assert_each_once(c: Collector, total: int) -> None:
     missing = [i for i in range(total) if f"line {i:08d} {'y' * 30}" not in counts]
     assert not missing, f"missing {len(missing)} lines, first {missing[:5]}"
     assert len(c.events) == total
+
+
+async def tail_fast_writer(tmp_path: Path, rotate_at: set[int], mode: str, total: int = 100_000) -> None:
+    """Tail ``app.log*`` while a ``Writer`` appends ``total`` lines, rotating at ``rotate_at``; each line once."""
+    log = tmp_path / "app.log"
+    log.touch()
+    cfg = make_config(include=[str(tmp_path / "app.log*")], **FAST)
+    async with running(cfg, tmp_path / "data") as h:
+        await wait_open(h, 1)
+        writer = Writer(log, total, rotate_at, mode)
+        writer.start()
+        await h.collector.wait_for(lambda c: len(c.events) >= total)
+        await asyncio.to_thread(writer.join)
+        await asyncio.sleep(0.3)
+    assert writer.rotations == len(rotate_at)
+    assert_each_once(h.collector, total)
 
 
 class TestFileSourceReading:
@@ -256,8 +273,7 @@ class TestFileSourceCheckpoints:
         h = await run_once(cfg, tmp_path / "data", acknowledgements=False)
         assert h.collector.batches >= 1 and h.collector.batches_with_token == 0
         assert len(h.collector.events) == 10
-        doc = msgspec.json.decode((tmp_path / "data" / FILE_NAME).read_bytes())
-        assert [cp["offset"] for cp in doc["checkpoints"].values()] == [log.stat().st_size]
+        assert checkpoint_offsets(tmp_path / "data" / FILE_NAME) == [log.stat().st_size]
 
     async def test_read_from_end(self, tmp_path: Path) -> None:
         """With ``read_from: end`` lines present at startup are skipped and new ones are read."""
@@ -283,33 +299,11 @@ class TestFileSourceCheckpoints:
 class TestFileSourceRotation:
     async def test_rename_rotation_under_fast_writer(self, tmp_path: Path) -> None:
         """Renaming the file away while a writer appends as fast as it can loses and duplicates nothing."""
-        log = tmp_path / "app.log"
-        log.touch()
-        total = 100_000
-        cfg = make_config(include=[str(tmp_path / "app.log*")], **FAST)
-        async with running(cfg, tmp_path / "data") as h:
-            await wait_open(h, 1)
-            writer = Writer(log, total, {20_000, 40_000, 60_000, 80_000}, "rename")
-            writer.start()
-            await h.collector.wait_for(lambda c: len(c.events) >= total)
-            await asyncio.to_thread(writer.join)
-            await asyncio.sleep(0.3)
-        assert_each_once(h.collector, total)
+        await tail_fast_writer(tmp_path, {20_000, 40_000, 60_000, 80_000}, "rename")
 
     async def test_copytruncate_under_fast_writer(self, tmp_path: Path) -> None:
         """copytruncate rotation while a writer appends delivers every line exactly once (copies matched)."""
-        log = tmp_path / "app.log"
-        log.touch()
-        total = 100_000
-        cfg = make_config(include=[str(tmp_path / "app.log*")], **FAST)
-        async with running(cfg, tmp_path / "data") as h:
-            await wait_open(h, 1)
-            writer = Writer(log, total, {25_000, 50_000, 75_000}, "copytruncate")
-            writer.start()
-            await h.collector.wait_for(lambda c: len(c.events) >= total)
-            await asyncio.to_thread(writer.join)
-            await asyncio.sleep(0.3)
-        assert_each_once(h.collector, total)
+        await tail_fast_writer(tmp_path, {25_000, 50_000, 75_000}, "copytruncate")
 
     async def test_rename_drains_old_descriptor(self, tmp_path: Path) -> None:
         """With only the live name matched, lines written to the renamed file are still read, then it is closed."""
@@ -333,18 +327,10 @@ class TestFileSourceRotation:
         log = tmp_path / "app.log"
         log.write_bytes(numbered(0, 100))
         cfg = make_config(include=[str(tmp_path / "app.log*")])
-        h = Harness(cfg, tmp_path / "data")
-        source, tracker = h.source, h.source.tracker
-        source._ctx = h.ctx  # driven step by step instead of through run()
-
-        async def read_all() -> None:
-            while any([await source._step(r) for r in list(tracker.readers.values())]):
-                pass
-
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(h.collector.run())
+        async with stepped(cfg, tmp_path / "data") as h:
+            tracker = h.source.tracker
             await tracker.scan(startup=True)
-            await read_all()
+            await h.read_all()
             append(log, numbered(100, 200))           # written, not read yet
             shutil.copyfile(log, tmp_path / "app.log.1")
             await tracker.scan(startup=False)         # the copy: original unchanged, so not read
@@ -352,8 +338,7 @@ class TestFileSourceRotation:
             truncate_and_write(log, numbered(1000, 1010))
             await tracker.scan(startup=False)         # original truncated: the copy continues its stream
             assert len(tracker.readers) == 2
-            await read_all()
-            await h.ctx.out.close()
+            await h.read_all()
         expected = numbered(0, 200) + numbered(1000, 1010)
         assert sorted(h.collector.messages()) == sorted(expected.decode().splitlines())
 
@@ -362,24 +347,14 @@ class TestFileSourceRotation:
         log = tmp_path / "app.log"
         log.write_bytes(numbered(0, 2))  # 110 bytes: below the 256-byte fingerprint
         cfg = make_config(include=[str(tmp_path / "app.log*")])
-        h = Harness(cfg, tmp_path / "data")
-        source, tracker = h.source, h.source.tracker
-        source._ctx = h.ctx
-
-        async def read_all() -> None:
-            while any([await source._step(r) for r in list(tracker.readers.values())]):
-                pass
-
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(h.collector.run())
-            await tracker.scan(startup=True)
-            await read_all()
+        async with stepped(cfg, tmp_path / "data") as h:
+            await h.source.tracker.scan(startup=True)
+            await h.read_all()
             append(log, numbered(2, 100))
             shutil.copyfile(log, tmp_path / "app.log.1")
             truncate_and_write(log, numbered(1000, 1010))
-            await tracker.scan(startup=False)
-            await read_all()
-            await h.ctx.out.close()
+            await h.source.tracker.scan(startup=False)
+            await h.read_all()
         expected = numbered(0, 100) + numbered(1000, 1010)
         assert sorted(h.collector.messages()) == sorted(expected.decode().splitlines())
 
@@ -461,8 +436,7 @@ class TestFileSourceMultiline:
             await h.collector.wait_for(lambda c: len(c.events) == 1)
             await asyncio.sleep(0.2)
         assert h.collector.messages() == ["first"]
-        doc = msgspec.json.decode((tmp_path / "data" / FILE_NAME).read_bytes())
-        assert [cp["offset"] for cp in doc["checkpoints"].values()] == [6]
+        assert checkpoint_offsets(tmp_path / "data" / FILE_NAME) == [6]
         h2 = await run_once(cfg, tmp_path / "data")
         assert h2.collector.messages() == ["second\n  cont"]
 
