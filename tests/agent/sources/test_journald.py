@@ -9,12 +9,14 @@ systemd-journal-remote).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import msgspec
 import pytest
@@ -64,6 +66,22 @@ def append_journal(path: Path, export: bytes) -> None:
                    timeout=DEADLINE_SECS)
 
 
+def append_then_stop(journal: Path, shutdown: asyncio.Event, *, after: int,
+                     more: int) -> Callable[[list[Event]], None]:
+    """An ``on_event`` hook: once ``after`` events arrived append ``more`` entries; once those arrived, shut down."""
+    appended = False
+
+    def step(events: list[Event]) -> None:
+        nonlocal appended
+        if len(events) == after and not appended:
+            appended = True
+            append_journal(journal, export_entries(after, more))
+        if len(events) >= after + more:
+            shutdown.set()
+
+    return step
+
+
 @dataclass
 class Harness:
     """A real channel and fanout in front of the source; the test plays the output and settles batches."""
@@ -73,6 +91,7 @@ class Harness:
     once: bool = True
     status: AckStatus = AckStatus.DELIVERED
     events: list[Event] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
     on_event: Callable[[list[Event]], None] | None = None
 
     async def run(self, shutdown: asyncio.Event | None = None) -> JournaldSource:
@@ -87,6 +106,7 @@ class Harness:
         async def output() -> None:
             async for batch in channel:
                 self.events.extend(batch.events)
+                self.batch_sizes.append(len(batch))
                 settle(batch, self.status)
                 if self.on_event is not None:
                     self.on_event(self.events)
@@ -102,7 +122,7 @@ class Harness:
 
 
 class TestEntryToEvent:
-    ENTRY = {"__CURSOR": "s=1;i=2", "__REALTIME_TIMESTAMP": "1700000000123456", "_SYSTEMD_UNIT": "trainer.service",
+    ENTRY: ClassVar[dict[str, str]] = {"__CURSOR": "s=1;i=2", "__REALTIME_TIMESTAMP": "1700000000123456", "_SYSTEMD_UNIT": "trainer.service",
              "_PID": "4242", "PRIORITY": "3", "_HOSTNAME": "gpu-node-7", "MESSAGE": "CUDA out of memory",
              "SYSLOG_IDENTIFIER": "python3", "_COMM": "python3", "_BOOT_ID": BOOT_ID, "CODE_LINE": "17"}
 
@@ -225,25 +245,21 @@ class TestJournaldSource:
 
     async def test_batches_split_at_max_events(self, journal: Path, tmp_path: Path) -> None:
         """batch_max_events bounds batch size; every batch is checkpointed in order."""
-        h = Harness(config(journal_files=[str(journal)], batch_max_events=2), tmp_path / "state")
+        data_dir = tmp_path / "state"
+        h = Harness(config(journal_files=[str(journal)], batch_max_events=2), data_dir)
         source = await h.run()
-        assert len(h.events) == 5
+        assert [e["message"] for e in h.events] == [f"line {i}" for i in range(5)]
+        assert sum(h.batch_sizes) == 5 and max(h.batch_sizes) <= 2
         assert source.statistics()["pending_batches"] == 0
+        cursor = read_cursor(data_dir / CURSOR_FILE)
+        assert cursor is not None  # the saved cursor is the last entry's (its event.id is the cursor's hash)
+        assert hashlib.blake2b(cursor.encode(), digest_size=16).hexdigest() == h.events[-1]["event.id"]
 
     async def test_follow_reads_new_entries_until_shutdown(self, journal: Path, tmp_path: Path) -> None:
         """In follow mode entries appended to the journal arrive, and shutdown stops journalctl and saves the cursor."""
         shutdown = asyncio.Event()
         data_dir = tmp_path / "state"
-        appended = False
-
-        def step(events: list[Event]) -> None:
-            nonlocal appended
-            if len(events) == 5 and not appended:
-                appended = True
-                append_journal(journal, export_entries(5, 2))
-            if len(events) >= 7:
-                shutdown.set()
-
+        step = append_then_stop(journal, shutdown, after=5, more=2)
         h = Harness(config(journal_files=[str(journal)]), data_dir, once=False, on_event=step)
         await h.run(shutdown)
         assert [e["message"] for e in h.events] == [f"line {i}" for i in range(7)]
@@ -271,18 +287,8 @@ exec {JOURNALCTL} "$@"
 """)
         wrapper.chmod(0o755)
         shutdown = asyncio.Event()
-        appended = False
-
-        def step(events: list[Event]) -> None:
-            nonlocal appended
-            if len(events) == 5 and not appended:
-                appended = True
-                append_journal(journal, export_entries(5, 1))
-            if len(events) >= 6:
-                shutdown.set()
-
         cfg = config(journal_files=[str(journal)], journalctl_path=str(wrapper), restart_backoff_max_secs=0.05)
-        h = Harness(cfg, tmp_path / "state", once=False, on_event=step)
+        h = Harness(cfg, tmp_path / "state", once=False, on_event=append_then_stop(journal, shutdown, after=5, more=1))
         await h.run(shutdown)
         assert [e["message"] for e in h.events] == [f"line {i}" for i in range(6)]
         runs = calls.read_text().splitlines()
