@@ -46,4 +46,5 @@ class TestFingerprint:
         a = id_prefix("host", "src", "c:1")
         assert a == id_prefix("host", "src", "c:1")
         assert a.endswith("-") and len(a) == 17
-        assert a != id_prefix("host", "src2", "c:1") != id_prefix("host2", "src", "c:1")
+        assert len({a, id_prefix("host", "src2", "c:1"), id_prefix("host2", "src", "c:1"),
+                    id_prefix("host", "src", "c:2")}) == 4

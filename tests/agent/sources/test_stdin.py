@@ -44,7 +44,11 @@ class TestStdinSource:
         data = ("\n".join(lines)).encode()
         events = await read_pipe(data, tmp_path)
         assert [e["message"] for e in events] == lines
-        assert events[1]["log.offset"] == len(lines[0]) + 1
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)
+        assert [e["log.offset"] for e in events] == starts
+        assert len({e["event.id"] for e in events}) == len(lines)
         assert events[0]["input.type"] == "stdin"
 
     async def test_long_line_truncated_and_bad_bytes_tagged(self, tmp_path: Path) -> None:
