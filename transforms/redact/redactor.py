@@ -62,16 +62,9 @@ class Redactor:
         self.exclude_fields = exclude_fields
         self.on_timeout = on_timeout
         self._memo: dict[str, _Result | None] = {}
-        self._top_keys: dict[str, str | None] = {}  # detector implied by a top-level key
         self._top_kinds: dict[str, object] = {}  # what ``_walk_top`` does with a top-level key (see ``_top_kind``)
 
     # --- strings ---------------------------------------------------------------------------
-
-    def redact_text(self, s: str) -> _Result:
-        """Content detectors over one string: (new text, detectors)."""
-        if len(s) < _MIN_SCAN_CHARS:
-            return s, ()
-        return self._results([s]).get(0, (s, ()))
 
     def redact_lines(self, lines: list[str]) -> dict[int, _Result]:
         """What ``redact_events`` does to ``message``, for the raw lines of a columnar batch: {line index: result}.
@@ -116,9 +109,6 @@ class Redactor:
 
     # --- events -------------------------------------------------------------------------------
 
-    def redact_event(self, ev: Event) -> list[str]:
-        return self.redact_events([ev]).get(0, [])
-
     def redact_events(self, events: list[Event]) -> dict[int, list[str]]:
         """Redact ``events`` in place; {event index: detectors that fired} for the events that changed."""
         job = _Job()
@@ -129,7 +119,8 @@ class Redactor:
                 for path in self.fields:
                     loc = _resolve(ev, path)
                     if loc is not None:
-                        self._visit(i, loc[0], loc[1], "", job)
+                        d, k = loc
+                        self._walk_fields(i, d, ((k, d[k]),), "", job)
         return _write_back(job, self._scan(job))
 
     def redact_laid(self, messages: list[str], fields: list[Event | None]) -> tuple[dict[int, Event], dict[int, list[str]]] | None:
@@ -227,7 +218,7 @@ class Redactor:
                         texts.append(val)
                     slots.append((i, ev, k, pos))
                 elif t is dict:
-                    self._walk_dict(i, val, k, job)
+                    self._walk_fields(i, val, val.items(), k, job)
                 elif t is list:
                     self._walk_list(i, val, k, "", job)
                 elif t is int and (kind == "ssn" or kind == "phone"):
@@ -241,18 +232,10 @@ class Redactor:
         if key in self.exclude_fields:
             kind: object = _SKIP
         else:
-            det = self._top_keys.get(key, _MISS)
-            if det is _MISS:
-                det = self._top_key(key)
+            det = self.key_rules.detector_for(key)
             kind = det if det is not None else _MESSAGE if key == "message" else _PLAIN
         kinds[key] = kind
         return kind
-
-    def _top_key(self, key: str) -> str | None:
-        if len(self._top_keys) > _KEY_CACHE_MAX:
-            self._top_keys.clear()
-        det = self._top_keys[key] = self.key_rules.detector_for(key, "")
-        return det
 
     def _queue(self, i: int, container: Any, key: Any, value: str, is_message: bool, job: _Job) -> None:
         if len(value) < _MIN_SCAN_CHARS:
@@ -273,45 +256,29 @@ class Redactor:
         job.slots.append((i, container, key, pos))
 
     def _string_field(self, i: int, container: Any, slot: Any, key: str, parent: str, value: str, job: _Job) -> None:
-        if parent:
-            det = self.key_rules.detector_for(key, parent)
-        else:
-            det = self._top_keys.get(key, _MISS)  # type: ignore[assignment]
-            if det is _MISS:
-                det = self._top_key(key)
+        det = self.key_rules.detector_for(key, parent)
         if det is not None and self.key_rules.value_matches(det, value):
             job.done.append((i, container, slot, (self.actions.replacement(det, value), (det,))))
         else:
             self._queue(i, container, slot, value, key == "message", job)
 
-    def _walk_dict(self, i: int, d: dict[str, Any], parent: str, job: _Job, top: bool = False) -> None:
-        exclude = self.exclude_fields if top else ()
-        # The type dispatch of ``_visit`` is inlined here on purpose: this loop runs for every field
-        # of every event, and a call per field costs more than the repeated lines.
-        for k, val in d.items():
-            if k in exclude:
-                continue
+    def _walk_fields(self, i: int, d: dict[str, Any], items: Iterable[tuple[str, Any]], parent: str,
+                     job: _Job) -> None:
+        """The fields ``items`` of ``d``: all of a nested dict (``d.items()``), or one configured field.
+
+        The type dispatch is written out, here and in the other walks, rather than called per field:
+        this loop runs for every nested field of every event.
+        """
+        for k, val in items:
             t = type(val)
             if t is str:
                 self._string_field(i, d, k, k, parent, val, job)
             elif t is dict:
-                self._walk_dict(i, val, k, job)
+                self._walk_fields(i, val, val.items(), k, job)
             elif t is list:
                 self._walk_list(i, val, k, parent, job)
             elif t is int:
                 self._visit_number(i, d, k, parent, val, job)
-
-    def _visit(self, i: int, d: dict[str, Any], k: str, parent: str, job: _Job) -> None:
-        val = d[k]
-        t = type(val)
-        if t is str:
-            self._string_field(i, d, k, k, parent, val, job)
-        elif t is dict:
-            self._walk_dict(i, val, k, job)
-        elif t is list:
-            self._walk_list(i, val, k, parent, job)
-        elif t is int:
-            self._visit_number(i, d, k, parent, val, job)
 
     def _visit_number(self, i: int, d: dict[str, Any], k: str, parent: str, val: int, job: _Job) -> None:
         """An SSN or phone number parsed from JSON as an integer, under a telling key."""
@@ -325,25 +292,32 @@ class Redactor:
             if t is str:
                 self._string_field(i, items, n, key, parent, item, job)
             elif t is dict:
-                self._walk_dict(i, item, key, job)
+                self._walk_fields(i, item, item.items(), key, job)
             elif t is list:
                 self._walk_list(i, item, key, parent, job)
 
 
-def _write_back(job: _Job, results: dict[int, _Result]) -> dict[int, list[str]]:
-    """Replace or drop every changed value; {event index: detectors}."""
-    fired: dict[int, list[str]] = {}
-    drops: list[tuple[dict[str, Any], str]] = []
-    lists: dict[int, list[Any]] = {}
+def _changes(job: _Job, results: dict[int, _Result]) -> tuple[list[tuple[int, Any, Any, _Result]], dict[int, list[str]]]:
+    """The values that change, as (event index, container, key, result), and {event index: detectors}."""
     changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results.get(pos)) is not None]
     changed.extend(job.done)
-    for i, container, key, (new, dets) in changed:
+    fired: dict[int, list[str]] = {}
+    for i, _, _, (_, dets) in changed:
         if dets:
             got = fired.get(i)
             if got is None:
                 fired[i] = list(dets)
             else:
                 got.extend(dets)
+    return changed, fired
+
+
+def _write_back(job: _Job, results: dict[int, _Result]) -> dict[int, list[str]]:
+    """Replace or drop every changed value; {event index: detectors}."""
+    drops: list[tuple[dict[str, Any], str]] = []
+    lists: dict[int, list[Any]] = {}
+    changed, fired = _changes(job, results)
+    for _, container, key, (new, _) in changed:
         if new is not None:
             container[key] = new
         elif type(container) is list:
@@ -365,20 +339,12 @@ def _laid_changes(job: _Job, results: dict[int, _Result],
     A change inside a nested value (a dict or list under a laid key) is made in a deep copy of the
     line's nested values; the copy's memo finds the copy of the very container the walk queued.
     """
+    changed, fired = _changes(job, results)
+    if any(new is None for _, _, _, (new, _) in changed):
+        return None
     changes: dict[int, Event] = {}
-    fired: dict[int, list[str]] = {}
     nested_copies: dict[int, dict[int, Any]] = {}  # line -> deepcopy memo: id(original container) -> its copy
-    changed = [(i, c, k, res) for i, c, k, pos in job.slots if (res := results.get(pos)) is not None]
-    changed.extend(job.done)
-    for i, container, key, (new, dets) in changed:
-        if new is None:
-            return None
-        if dets:
-            got = fired.get(i)
-            if got is None:
-                fired[i] = list(dets)
-            else:
-                got.extend(dets)
+    for i, container, key, (new, _) in changed:
         laid = changes.get(i)
         if laid is None:
             laid = changes[i] = {}
