@@ -188,9 +188,7 @@ class RedactTransform(Transform):
         if fired is None:
             events = batch.events
             fired = self.redactor.redact_events(events)
-            if self.tag_detectors:
-                for i, dets in fired.items():
-                    tag_event(events[i], dets)
+            self._tag(events, fired)
         counts: dict[str, int] = {}
         for dets in fired.values():
             for d in dets:
@@ -198,6 +196,11 @@ class RedactTransform(Transform):
         for d, n in counts.items():
             self._hits[d].inc(n)
         return batch
+
+    def _tag(self, events: list[Event], fired: dict[int, list[str]]) -> None:
+        if self.tag_detectors:
+            for i, dets in fired.items():
+                tag_event(events[i], dets)
 
     def _process_columnar(self, batch: Batch) -> dict[int, list[str]] | None:
         """Redact a batch that is still lines over common fields without building its events.
@@ -223,9 +226,7 @@ class RedactTransform(Transform):
                     events[i].pop("message", None)
                 else:
                     events[i]["message"] = new
-            if self.tag_detectors:
-                for i, dets in fired.items():
-                    tag_event(events[i], dets)
+            self._tag(events, fired)
             return fired
         laid: list[Event | None] = [None] * len(batch)
         for i, (new, _) in results.items():
@@ -266,8 +267,8 @@ class RedactTransform(Transform):
     def _common_is_clean(self, common: Event) -> bool:
         """True when the redactor would change none of the fields every event of a columnar batch shares.
 
-        Sources hand every batch of a file the same ``common`` dict: it is judged once (a reference is
-        kept, so the identity test cannot be fooled by a reused id). The check runs on a deep copy and
+        The batches a source cuts from one read share one ``common`` dict: it is judged once (a reference
+        is kept, so the identity test cannot be fooled by a reused id). The check runs on a deep copy and
         leaves ``common`` as it is.
         """
         if common is self._clean_common:
