@@ -125,9 +125,6 @@ def merge_tags(event: dict[str, Any], tags: Any) -> None:
         tags = (tags,)
     elif not isinstance(tags, list | tuple):
         tags = (str(tags),)
-    cur = event.get("tags")
-    if isinstance(cur, list):
-        event["tags"] = list(cur)  # events of one batch may share the source's list: never append to it
     add_tags(event, tags)
 
 

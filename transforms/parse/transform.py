@@ -26,7 +26,6 @@ events are built only if something downstream asks for them.
 from __future__ import annotations
 
 import operator
-from datetime import UTC, datetime
 from itertools import compress
 from typing import Annotated, Any, Literal
 
@@ -34,6 +33,7 @@ import msgspec
 from logferry.agent.component import BuildContext, Transform
 from logferry.agent.config.common import Strict, TransformConfig
 from logferry.agent.event import Batch, Event, add_tags
+from logferry.agent.timeutil import iso_now
 from logferry.transforms.parse.common import (
     MATCH,
     MATCH_WITHOUT_TIME,
@@ -107,10 +107,6 @@ def _build_parsers(config: ParseConfig, clock: Clock) -> tuple[list[Parser], lis
                          names=dict(config.rename))
     parsers: list[Parser] = [build_format(spec, fctx) for spec in config.formats]
     return parsers, [fctx.as_into(p) for p in parsers]
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _first_match(intos: list[Into]) -> Into:
@@ -210,7 +206,7 @@ class ParseTransform(Transform):
             if ts is None:
                 own = fields[i]
                 assert own is not None
-                own["@timestamp"] = _now_iso()
+                own["@timestamp"] = iso_now()
                 stamped = True
             elif ts != common.get("event.ingested"):
                 continue  # an earlier step already found this event's time
@@ -224,23 +220,23 @@ class ParseTransform(Transform):
         for ev in events:
             line = ev.get(field)
             if line.__class__ is not str:
-                _tag(ev, TAG_PARSE_FAILURE)
+                add_tags(ev, (TAG_PARSE_FAILURE,))
                 continue
             status = into(line, ev)
             if status == MATCH and post is None:
                 continue
             if not status:
-                _tag(ev, TAG_PARSE_FAILURE)
+                add_tags(ev, (TAG_PARSE_FAILURE,))
                 continue
             if post is not None:
                 status = post(ev, line, status)
             if status == MATCH_WITHOUT_TIME:
                 ts = ev.get("@timestamp")
                 if ts is None:
-                    ev["@timestamp"] = _now_iso()
+                    ev["@timestamp"] = iso_now()
                 elif ts != ev.get("event.ingested"):
                     continue  # the event has a real time already (an earlier step parsed it)
-                _tag(ev, TAG_TIMESTAMP_MISSING)
+                add_tags(ev, (TAG_TIMESTAMP_MISSING,))
 
     def _post_process(self, ev: Event, line: str, status: int) -> int:
         """The optional steps: explicit timestamp field, type conversions, original text."""
@@ -262,13 +258,3 @@ class ParseTransform(Transform):
             ev["event.original"] = line
         return status
 
-
-def _tag(ev: Event, tag: str) -> None:
-    tags = ev.get("tags")
-    if tags is None:
-        ev["tags"] = [tag]
-    elif isinstance(tags, list):
-        if tag not in tags:
-            ev["tags"] = [*tags, tag]  # a copy: events of one batch may share their source's list
-    else:
-        add_tags(ev, (tag,))
