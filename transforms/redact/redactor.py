@@ -381,7 +381,4 @@ def tag_names(fired: list[str]) -> list[str]:
 
 
 def tag_event(ev: Event, fired: list[str]) -> None:
-    tags = ev.get("tags")
-    if isinstance(tags, list):  # a fresh list: events built from one batch share their common ``tags`` list
-        ev["tags"] = list(tags)
     add_tags(ev, tag_names(fired))
