@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 from collections import deque
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,7 +34,7 @@ from logferry.agent.component import BuildContext, Source, SourceContext
 from logferry.agent.config.common import SourceConfig
 from logferry.agent.event import TAG_INVALID_UTF8, Batch, Event
 from logferry.agent.fsutil import write_atomic
-from logferry.agent.timeutil import iso_now
+from logferry.agent.timeutil import iso_now, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +167,7 @@ def _timestamp(usec_text: str) -> str | None:
     if not usec_text.isdigit():
         return None
     secs, usec = divmod(int(usec_text), 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{usec // 1000:03d}Z"
+    return iso_utc(secs, usec // 1000)
 
 
 def entry_to_event(entry: dict[str, Any], host_name: str, include_fields: list[str], ingested: str) -> Event:
