@@ -40,7 +40,7 @@ from logferry.agent.buffers.disk.recover import check_keys, recover
 from logferry.agent.buffers.disk.segment import release_lock, segment_path, take_lock
 from logferry.agent.buffers.disk.state import (
     BufferStats,
-    CountingAcks,
+    NotifyingAcks,
     PendingRecord,
     SegmentState,
     default_segment_bytes,
@@ -101,7 +101,7 @@ class DiskBuffer:
         self._hk_lock = asyncio.Lock()
         self._io_future: asyncio.Future[Any] | None = None
         self._read_future: asyncio.Future[Any] | None = None
-        self._acks = CountingAcks(self._on_advance, self._on_settled)
+        self._acks = NotifyingAcks(self._on_advance, self._on_settled)
         self._writer = SegmentWriter(directory, self.segment_max, self.keyring, self.fsync)
         self._reader = SegmentReader(directory, self.keyring)
         self._blocked_logged = False
@@ -134,8 +134,7 @@ class DiskBuffer:
             self._writer.resume(last.segment_id, rec.tail_valid_end)
         else:
             self._writer.start((last.segment_id + 1) if last is not None else 1, _now_ms())
-            self._segments[self._writer.segment_id] = SegmentState(self._writer.size, self._writer.header_bytes,
-                                                               self._writer.key_id)
+            self._track_new_segment()
         self._write_pos = self._replay_end = (self._writer.segment_id, self._writer.size)
         self._acked = rec.read if rec.segments else self._write_pos
         self._records, self._events, self._oldest_ms = rec.records, rec.events, rec.oldest_ms
@@ -244,8 +243,7 @@ class DiskBuffer:
                 continue
             done, items = items[:len(ends)], items[len(ends):]
             if rolled is not None:
-                self._segments[rolled] = SegmentState(self._writer.header_bytes, self._writer.header_bytes,
-                                                  self._writer.key_id)
+                self._track_new_segment()
             sid, end = ends[-1]
             self._segments[sid].size = end
             self._write_pos = (sid, end)
@@ -281,7 +279,7 @@ class DiskBuffer:
                                   extra={"component_id": self.component_id, "error": str(exc)})
                         await asyncio.sleep(0.5)
                         continue
-                    self._segments[sid] = SegmentState(self._writer.size, self._writer.header_bytes, self._writer.key_id)
+                    self._track_new_segment()
                     self._write_pos = (sid, self._writer.size)
                     self._acked = (sid, self._writer.size)
                     self._ledger_dirty = True
@@ -291,6 +289,11 @@ class DiskBuffer:
                 return False
             self._acked_event.clear()
             await self._acked_event.wait()
+
+    def _track_new_segment(self) -> None:
+        """Account for the segment the writer just started (it holds its header only)."""
+        w = self._writer
+        self._segments[w.segment_id] = SegmentState(w.header_bytes, w.header_bytes, w.key_id)
 
     async def _sync(self) -> None:
         async with self._io_lock:
@@ -316,46 +319,43 @@ class DiskBuffer:
                 if self._upstream_ended and not self._draining():
                     break
                 seg = self._segments.get(sid)
-                write_sid = self._write_pos[0]
-                if seg is None or (seg.header_bytes == 0 and sid != write_sid):
-                    if seg is not None:  # damaged header: skip the whole segment, counted
-                        self._skip(ReadItem(0, seg.size, None, 0, 0, "segment_header"), sid)
-                    later = [s for s in self._segments if s > sid]
-                    if later:
-                        sid, off = later[0], 0
+                write_sid, write_off = self._write_pos
+                if seg is not None and seg.header_bytes == 0 and sid != write_sid:
+                    # damaged header: skip the whole segment, counted
+                    self._skip(ReadItem(0, seg.size, None, 0, 0, "segment_header"), sid)
+                elif seg is not None:
+                    limit = write_off if sid == write_sid else seg.size
+                    off = max(off, seg.header_bytes)
+                    if off < limit:
+                        off = await self._read_chunk(sid, seg.key_id, off, limit)
                         continue
-                    if self._writer_done:
-                        break
+                # Nothing (more) to read in this segment: on to the next, or wait for the writer.
+                nxt = min((s for s in self._segments if s > sid), default=None)
+                if nxt is not None:
+                    sid, off = nxt, 0
+                elif self._writer_done:
+                    break
+                else:
                     self._data.clear()
                     await self._data.wait()
-                    continue
-                limit = self._write_pos[1] if sid == write_sid else seg.size
-                off = max(off, seg.header_bytes)
-                if off >= limit:
-                    if sid != write_sid:
-                        sid, off = min(s for s in self._segments if s > sid), 0
-                        continue
-                    if self._writer_done:
-                        break
-                    self._data.clear()
-                    await self._data.wait()
-                    continue
-                self._read_future = asyncio.ensure_future(
-                    asyncio.to_thread(self._reader.read, sid, seg.key_id, off, limit))
-                items, new_off = await asyncio.shield(self._read_future)
-                if new_off <= off:  # the file is shorter than it was: what is missing is skipped, counted
-                    items, new_off = [ReadItem(off, limit, None, 0, 0, "missing")], limit
-                off = new_off
-                for item in items:
-                    if self._upstream_ended and not self._draining():
-                        break  # stopping: the rest stays on disk, unacknowledged, for the next start
-                    await self._deliver(sid, item)
         finally:
             await self._close_out()
-        while self._acks.settled < self._acks.opened and not self._acks.blocked:
+        while self._acks.pending and not self._acks.blocked:
             self._settled_event.clear()
             await self._settled_event.wait()
         self._reader_done = True
+
+    async def _read_chunk(self, sid: int, key_id: str | None, off: int, limit: int) -> int:
+        """Hand the output the records of one chunk from ``off``; returns where the next read starts."""
+        self._read_future = asyncio.ensure_future(asyncio.to_thread(self._reader.read, sid, key_id, off, limit))
+        items, new_off = await asyncio.shield(self._read_future)
+        if new_off <= off:  # the file is shorter than it was: what is missing is skipped, counted
+            items, new_off = [ReadItem(off, limit, None, 0, 0, "missing")], limit
+        for item in items:
+            if self._upstream_ended and not self._draining():
+                break  # stopping: the rest stays on disk, unacknowledged, for the next start
+            await self._deliver(sid, item)
+        return new_off
 
     async def _deliver(self, sid: int, item: ReadItem) -> None:
         pos = (sid, item.end)
@@ -400,7 +400,6 @@ class DiskBuffer:
         self._settled_event.set()
         if self._acks.blocked and not self._blocked_logged:
             self._blocked_logged = True
-            self._settled_event.set()
             log.error("The output gave up on a record from the disk buffer; it stays on disk and is sent again "
                       "after a restart.", extra={"component_id": self.component_id})
 

@@ -41,20 +41,14 @@ class BufferStats:
     truncated_bytes: int
 
 
-class CountingAcks(OrderedAcks):
-    """``OrderedAcks`` that also reports every settled token, so the reader knows when all are back."""
+class NotifyingAcks(OrderedAcks):
+    """``OrderedAcks`` that also reports every settled token (advancing or not, e.g. an ERRORED one that
+    blocks the stream), so the reader can wait until all are back."""
 
     def __init__(self, on_advance: Callable[[Any], None], on_settled: Callable[[], None]) -> None:
         super().__init__(on_advance)
-        self.opened = 0
-        self.settled = 0
         self._notify = on_settled
 
-    def open(self, position: Any, refs: int = 1) -> AckToken:
-        self.opened += 1
-        return super().open(position, refs)
-
     def _on_settled(self) -> None:
-        self.settled += 1
         super()._on_settled()
         self._notify()
