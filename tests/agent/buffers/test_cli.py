@@ -10,7 +10,7 @@ import pytest
 
 from logferry.agent.buffers.cli import main
 from logferry.agent.buffers.disk.segment import list_segments, segment_path, take_lock
-from tests.agent.buffers.disk.test_buffer import fill
+from tests.agent.buffers.disk.harness import fill
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:

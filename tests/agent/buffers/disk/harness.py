@@ -83,3 +83,28 @@ class BufferRun:
 
 def messages(batches: list[Batch]) -> list[int]:
     return [int(e["message"].split()[1].rstrip("x")) for b in batches for e in b.events]
+
+
+async def fill(directory: Path, batches: int, per: int = 10, delivered: int = 0, **cfg: Any) -> BufferRun:
+    """A run that writes ``batches`` batches, whose output settles the first ``delivered`` (fewer than
+    ``batches``) and holds the rest unacknowledged, stopped as by SIGTERM."""
+    run = BufferRun(directory, once=False, **cfg).start()
+    for i in range(batches):
+        await run.send(i * per, per)
+    await run.take(delivered)
+    await run.take(1, settle=AckStatus.ERRORED)
+    run.shutdown.set()
+    await run.close_upstream()
+    await asyncio.sleep(0.05)  # let the writer see the end of its input
+    await run.drain(settle=AckStatus.ERRORED)  # what the output held when it was stopped
+    await run.finish()
+    return run
+
+
+async def replay(directory: Path, **cfg: Any) -> tuple[BufferRun, list[int]]:
+    """A ``--once`` run with no new input: what the directory holds, settled as delivered, and its event numbers."""
+    run = BufferRun(directory, **cfg).start()
+    await run.close_upstream()
+    got = await run.drain()
+    await run.finish()
+    return run, messages(got)

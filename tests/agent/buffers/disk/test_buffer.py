@@ -20,23 +20,9 @@ from logferry.agent.config.common import BufferConfig
 from logferry.agent.errors import BuildError
 from logferry.agent.telemetry import ComponentMetrics, render
 from logferry.agent.topology.channel import Channel
-from tests.agent.buffers.disk.harness import BufferRun, messages
+from tests.agent.buffers.disk.harness import BufferRun, fill, messages, replay
 
 KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-async def fill(directory: Path, batches: int, per: int = 10, **cfg: object) -> BufferRun:
-    """A run that writes ``batches`` batches and stops without the output acknowledging any."""
-    run = BufferRun(directory, once=False, **cfg).start()  # type: ignore[arg-type]
-    for i in range(batches):
-        await run.send(i * per, per)
-    await run.take(1, settle=AckStatus.ERRORED)
-    run.shutdown.set()
-    await run.close_upstream()
-    await asyncio.sleep(0.05)  # let the writer see the end of its input
-    await run.drain(settle=AckStatus.ERRORED)  # what the output held when it was stopped
-    await run.finish()
-    return run
 
 
 class TestDiskBuffer:
@@ -72,31 +58,18 @@ class TestDiskBuffer:
         d = tmp_path / "b"
         first = await fill(d, 30, segment_max_bytes=4096)
         assert first.upstream_positions[-1] == 300  # everything was durable, so upstream moved on
-        second = BufferRun(d, segment_max_bytes=4096).start()
-        await second.close_upstream()
-        got = await second.drain()
-        await second.finish()
-        assert messages(got) == list(range(300))
+        second, got = await replay(d, segment_max_bytes=4096)
+        assert got == list(range(300))
         assert second.buffer.stats().replayed_records == 30
         assert "logferry_buffer_replayed_records_total" in render().decode()
 
     async def test_acknowledged_records_are_not_replayed_and_segments_are_deleted(self, tmp_path: Path) -> None:
         """After the output settles a prefix, a restart replays only the rest, and fully settled segments are gone."""
         d = tmp_path / "b"
-        run = BufferRun(d, once=False, segment_max_bytes=4096).start()
-        for i in range(40):
-            await run.send(i * 10, 10)
-        await run.take(25)
-        run.shutdown.set()
-        await run.close_upstream()
-        await run.drain(settle=AckStatus.ERRORED)
-        await run.finish()
+        await fill(d, 40, delivered=25, segment_max_bytes=4096)
         assert Ledger.load(d) is not None
-        again = BufferRun(d, segment_max_bytes=4096).start()
-        await again.close_upstream()
-        got = await again.drain()
-        await again.finish()
-        assert messages(got) == list(range(250, 400))
+        _, got = await replay(d, segment_max_bytes=4096)
+        assert got == list(range(250, 400))
         assert len(list_segments(d)) == 1  # only the active segment is left
 
     async def test_torn_last_record_is_cut_at_restart(self, tmp_path: Path) -> None:
@@ -105,11 +78,8 @@ class TestDiskBuffer:
         await fill(d, 5)
         last = segment_path(d, list_segments(d)[-1])
         last.write_bytes(last.read_bytes() + b"LFR1" + os.urandom(40))
-        run = BufferRun(d).start()
-        await run.close_upstream()
-        got = await run.drain()
-        await run.finish()
-        assert messages(got) == list(range(50))
+        run, got = await replay(d)
+        assert got == list(range(50))
         assert run.buffer.stats().truncated_bytes == 44
         assert run.buffer.stats().corrupt_records == 0
 
@@ -122,14 +92,10 @@ class TestDiskBuffer:
         rec = recover(d, modify=False)
         assert rec.records == 10
         # Flip a bit in the payload of the 4th record.
-        pos = seg.read_bytes().index(b"line 30")
-        data[pos] ^= 0x01
+        data[data.index(b"line 30")] ^= 0x01
         seg.write_bytes(bytes(data))
-        run = BufferRun(d).start()
-        await run.close_upstream()
-        got = await run.drain()
-        await run.finish()
-        assert messages(got) == [i for i in range(100) if not 30 <= i < 40]
+        run, got = await replay(d)
+        assert got == [i for i in range(100) if not 30 <= i < 40]
         assert run.buffer.stats().corrupt_records == 1
 
     async def test_damaged_length_field_resyncs_on_the_next_record(self, tmp_path: Path) -> None:
@@ -141,11 +107,8 @@ class TestDiskBuffer:
         starts = [i for i in range(len(data)) if data[i:i + 4] == b"LFR1"]
         data[starts[2] + 8:starts[2] + 12] = (10**6).to_bytes(4, "little")
         seg.write_bytes(bytes(data))
-        run = BufferRun(d).start()
-        await run.close_upstream()
-        got = await run.drain()
-        await run.finish()
-        assert messages(got) == [i for i in range(100) if not 20 <= i < 30]
+        _, got = await replay(d)
+        assert got == [i for i in range(100) if not 20 <= i < 30]
 
     async def test_damaged_segment_header_skips_that_segment(self, tmp_path: Path) -> None:
         """A segment whose header is damaged is skipped whole and counted; later segments are still delivered."""
@@ -157,24 +120,19 @@ class TestDiskBuffer:
         data = bytearray(first.read_bytes())
         data[0] ^= 0xFF
         first.write_bytes(bytes(data))
-        run = BufferRun(d, segment_max_bytes=4096).start()
-        await run.close_upstream()
-        got = await run.drain()
-        await run.finish()
-        seen = messages(got)
+        run, seen = await replay(d, segment_max_bytes=4096)
         assert seen == sorted(seen) and seen[-1] == 299 and 0 not in seen
         assert run.buffer.stats().corrupt_records == 1
 
     async def test_damaged_ledger_replays_everything(self, tmp_path: Path) -> None:
         """An unreadable ledger means replaying from the oldest segment: duplicates at worst, never a loss."""
         d = tmp_path / "b"
-        await fill(d, 5)
+        await fill(d, 5, delivered=2)
+        ledger = Ledger.load(d)
+        assert ledger is not None and ledger.acked_records == 2  # a restart would resume after line 19 ...
         Ledger.path(d).write_text("{not json")
-        run = BufferRun(d).start()
-        await run.close_upstream()
-        got = await run.drain()
-        await run.finish()
-        assert messages(got) == list(range(50))
+        _, got = await replay(d)
+        assert got == list(range(50))  # ... but without a ledger the acknowledged lines come again too
 
     async def test_full_buffer_blocks_upstream_until_the_output_settles(self, tmp_path: Path) -> None:
         """With `when_full: block` upstream acks stop at the size limit and resume as the output settles."""
@@ -233,10 +191,8 @@ class TestDiskBuffer:
         await fill(d, 5, encryption=enc)
         raw = b"".join(p.read_bytes() for p in d.glob("*.seg"))
         assert b"line 1" not in raw and b"k1" in raw
-        run = BufferRun(d, encryption=enc).start()  # type: ignore[arg-type]
-        await run.close_upstream()
-        assert messages(await run.drain()) == list(range(50))
-        await run.finish()
+        _, got = await replay(d, encryption=enc)
+        assert got == list(range(50))
 
     async def test_segment_with_unknown_key_id_is_a_build_error(self, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
