@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.agent_process import AgentProcess
-from tests.e2e.test_durability import Writer
 from tests.servers.es_wire import EsWireServer
 from tests.servers.moto_server import FAKE_KEY_ID, FAKE_SECRET, REGION, MotoS3
+from tests.support.agent import AgentProcess
+from tests.support.logwriter import RotatingWriter
 
 TOTAL = 200_000
 KILLS = 20
@@ -159,7 +159,7 @@ def run_chaos(tmp_path: Path, moto_s3: MotoS3) -> ChaosResult:
     control = tmp_path / "control.ndjson"
     cfg.write_text(CONFIG.format(data=tmp_path / "data", logs=logs, es_url=outage.server.url, bucket=bucket,
                                  s3_url=moto_s3.endpoint_url, control=control))
-    writer = Writer(logs, TOTAL, rotate_every=25_000, copytruncate=True, pace_secs=0.12)
+    writer = RotatingWriter(logs, TOTAL, rotate_every=25_000, copytruncate=True, pace_secs=0.12)
     writer.start()
     kills = 0
     down_since: float | None = None
@@ -192,8 +192,7 @@ def run_chaos(tmp_path: Path, moto_s3: MotoS3) -> ChaosResult:
         agent = AgentProcess(cfg, "--once", env=env)
         assert agent.wait(240) == 0, agent.stderr()[-3000:]
     finally:
-        if agent.proc.poll() is None:
-            agent.kill()
+        agent.close()
         outage.server.stop()
     return ChaosResult(kills, writer.rotations, es_docs(outage.server), s3_rows(moto_s3, bucket),
                        control_rows(control))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.agent_process import REPO, AgentProcess, logferry, wait_for_lines
+from tests.support.agent import REPO, AgentProcess, logferry, wait_for_lines
 
 STDIN_TO_FILE = """\
 data_dir: {data}
@@ -22,6 +22,14 @@ outputs:
     path: {out}
     encoding: {{codec: text}}
 """
+
+
+def stdin_to_file(tmp_path: Path) -> tuple[Path, Path]:
+    """A config reading stdin into a text file: (config path, output path)."""
+    out = tmp_path / "out.log"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
+    return cfg, out
 
 
 class TestValidate:
@@ -94,56 +102,38 @@ class TestSchemaAndVersion:
 class TestRun:
     def test_stdin_to_file_exits_at_end_of_input(self, tmp_path: Path) -> None:
         """stdin piped into run is written line for line, and the agent exits 0 at end of input."""
-        out = tmp_path / "out.log"
-        cfg = tmp_path / "c.yaml"
-        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
+        cfg, out = stdin_to_file(tmp_path)
         r = subprocess.run([sys.executable, "-m", "logferry.agent", "run", "-c", str(cfg)], input="a\nb\nc",
-                           capture_output=True, text=True, timeout=60)
+                           check=False, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert out.read_text() == "a\nb\nc\n"
 
     def test_sighup_with_broken_config_keeps_old_pipeline(self, tmp_path: Path) -> None:
         """After SIGHUP with an invalid file the error is logged and the old pipeline still ships lines."""
-        out = tmp_path / "out.log"
-        cfg = tmp_path / "c.yaml"
-        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
-        agent = AgentProcess(cfg, stdin=subprocess.PIPE)
-        try:
-            assert agent.proc.stdin is not None
+        cfg, out = stdin_to_file(tmp_path)
+        with AgentProcess(cfg, stdin=subprocess.PIPE) as agent:
             agent.wait_for_log("Pipeline started.")
-            agent.proc.stdin.write(b"before\n")
-            agent.proc.stdin.flush()
+            agent.feed(b"before\n")
             wait_for_lines(out, 1)
             cfg.write_text("sources: [this is not a mapping\n")
             agent.signal(signal.SIGHUP)
             agent.wait_for_log("Reload refused")
-            agent.proc.stdin.write(b"after\n")
-            agent.proc.stdin.flush()
+            agent.feed(b"after\n")
             assert wait_for_lines(out, 2) == ["before", "after"]
-            agent.proc.stdin.close()
+            agent.end_input()
             assert agent.wait() == 0
-        finally:
-            if agent.proc.poll() is None:
-                agent.kill()
 
     def test_sigterm_drains(self, tmp_path: Path) -> None:
         """SIGTERM stops the agent cleanly (exit 0) after writing what it read."""
-        out = tmp_path / "out.log"
-        cfg = tmp_path / "c.yaml"
-        cfg.write_text(STDIN_TO_FILE.format(data=tmp_path / "data", out=out))
-        agent = AgentProcess(cfg, stdin=subprocess.PIPE)
-        try:
-            assert agent.proc.stdin is not None
+        cfg, out = stdin_to_file(tmp_path)
+        with AgentProcess(cfg, stdin=subprocess.PIPE) as agent:
             agent.wait_for_log("Pipeline started.")
-            agent.proc.stdin.write(b"x\n" * 1000)
-            agent.proc.stdin.flush()
+            agent.feed(b"x\n" * 1000)
             wait_for_lines(out, 1000)
             agent.signal(signal.SIGTERM)
             assert agent.wait() == 0
             assert "Stopping: draining the pipeline." in agent.stderr()
-        finally:
-            if agent.proc.poll() is None:
-                agent.kill()
+        assert out.read_text() == "x\n" * 1000  # nothing written twice or torn at the stop
 
 
 TAIL_TO = """\
@@ -163,8 +153,7 @@ class TestReload:
         log.write_text("".join(f"line {i}\n" for i in range(100)))
         cfg = tmp_path / "c.yaml"
         cfg.write_text(TAIL_TO.format(data=tmp_path / "data", log=log, out=out1))
-        agent = AgentProcess(cfg)
-        try:
+        with AgentProcess(cfg) as agent:
             agent.wait_for_log("Pipeline started.")
             wait_for_lines(out1, 100)
             cfg.write_text(TAIL_TO.format(data=tmp_path / "data", log=log, out=out2))
@@ -175,7 +164,5 @@ class TestReload:
             assert wait_for_lines(out2, 50) == [f"line {i}" for i in range(100, 150)]
             agent.signal(signal.SIGTERM)
             assert agent.wait() == 0
-        finally:
-            if agent.proc.poll() is None:
-                agent.kill()
         assert out1.read_text().splitlines() == [f"line {i}" for i in range(100)]
+        assert out2.read_text().splitlines() == [f"line {i}" for i in range(100, 150)]

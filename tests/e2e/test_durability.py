@@ -10,11 +10,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from tests.e2e.agent_process import AgentProcess, logferry
+from tests.support.agent import AgentProcess, logferry
+from tests.support.logwriter import RotatingWriter
 
 TAIL_TO_FILE = """\
 data_dir: {data}
@@ -35,53 +35,6 @@ outputs:
 """
 
 LINE = re.compile(r"^seq (\d+) ")
-
-
-class Writer(threading.Thread):
-    """Appends numbered lines as fast as it can, rotating the file as logrotate would."""
-
-    def __init__(self, logs: Path, total: int, rotate_every: int = 0, copytruncate: bool = False,
-                 pace_secs: float = 0.0) -> None:
-        super().__init__(daemon=True)
-        self.logs = logs
-        self.total = total
-        self.rotate_every = rotate_every
-        self.copytruncate = copytruncate
-        self.pace_secs = pace_secs
-        self.rotations = {"rename": 0, "copytruncate": 0}
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._write()
-        except BaseException as exc:  # surfaced by the test through .error
-            self.error = exc
-
-    def _write(self) -> None:
-        path = self.logs / "app.log"
-        f = open(path, "a", buffering=1 << 16)  # noqa: SIM115 - reopened on rotation
-        pad = "x" * 40
-        for i in range(self.total):
-            f.write(f"seq {i} {pad}\n")
-            if self.rotate_every and i % self.rotate_every == self.rotate_every - 1:
-                f.flush()
-                k = sum(self.rotations.values())
-                if self.copytruncate and k % 2 == 1:
-                    # logrotate's copytruncate: copy, then truncate in place; the writer keeps its fd
-                    # (O_APPEND). Lines written between the copy and the truncate would be lost by
-                    # logrotate itself, so the writer is quiet during the swap, as in practice.
-                    shutil.copyfile(path, self.logs / f"app.log.{k}")
-                    os.truncate(path, 0)
-                    self.rotations["copytruncate"] += 1
-                else:
-                    f.close()
-                    os.rename(path, self.logs / f"app.log.{k}")
-                    f = open(path, "a", buffering=1 << 16)  # noqa: SIM115
-                    self.rotations["rename"] += 1
-            if self.pace_secs and i % 1000 == 999:
-                f.flush()
-                time.sleep(self.pace_secs)
-        f.close()
 
 
 def read_output(out: Path) -> tuple[list[int], dict[str, int], int]:
@@ -133,19 +86,15 @@ class TestRotation:
         """Rename and copytruncate rotations during a fast writer: every line arrives exactly once."""
         logs, out, cfg = setup(tmp_path)
         total = 60_000
-        agent = AgentProcess(cfg)
-        try:
+        with AgentProcess(cfg) as agent:
             agent.wait_for_log("Pipeline started.")
-            writer = Writer(logs, total, rotate_every=6_000, copytruncate=True)
+            writer = RotatingWriter(logs, total, rotate_every=6_000, copytruncate=True)
             writer.start()
             writer.join(120)
             assert writer.error is None
-            seqs = wait_for_all(out, total, 60)
+            wait_for_all(out, total, 60)
             agent.signal(signal.SIGTERM)
             assert agent.wait() == 0
-        finally:
-            if agent.proc.poll() is None:
-                agent.kill()
         seqs, _, bad = read_output(out)
         print(f"\nrotation: {total} lines, rotations {writer.rotations}, delivered {len(seqs)}, "
               f"duplicates {len(seqs) - len(set(seqs))}, lost {total - len(set(seqs))}")
@@ -160,7 +109,7 @@ class TestCrashes:
         logs, out, cfg = setup(tmp_path)
         total = 80_000
         rng = random.Random(20261124)
-        writer = Writer(logs, total, rotate_every=20_000, pace_secs=0.01)
+        writer = RotatingWriter(logs, total, rotate_every=20_000, pace_secs=0.01)
         writer.start()
         kills = 0
         agent = AgentProcess(cfg)
@@ -177,8 +126,7 @@ class TestCrashes:
             agent.signal(signal.SIGTERM)
             assert agent.wait() == 0
         finally:
-            if agent.proc.poll() is None:
-                agent.kill()
+            agent.close()
         seqs, ids, bad = read_output(out)
         lost = total - len(set(seqs))
         dupes = len(seqs) - len(set(seqs))
@@ -203,7 +151,7 @@ class TestHostileInput:
             f.write(b"seq 1 " + garbage + b"\n")
             f.write(b"seq 2 last\n")
         r = subprocess.run([sys.executable, "-m", "logferry.agent", "run", "--once", "-c", str(cfg)],
-                           capture_output=True, text=True, timeout=120)
+                           check=False, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         records = [json.loads(x) for x in out.read_bytes().splitlines()]
         assert len(records) == 4
@@ -247,8 +195,7 @@ class TestBackpressure:
         total = 1_500_000
         line_pad = "y" * 100
         with open(logs / "app.log", "w") as f:
-            for i in range(total):
-                f.write(f"seq {i} {line_pad}\n")
+            f.writelines(f"seq {i} {line_pad}\n" for i in range(total))
         size_mib = (logs / "app.log").stat().st_size / 2**20
         cfg = tmp_path / "config.yaml"
         cfg.write_text(SLOW_STDOUT.format(data=tmp_path / "data", logs=logs))
@@ -305,8 +252,7 @@ class TestEventIds:
             return "".join(f"seq {i} {'x' * (12 - len(str(i)))}\n" for i in range(start, stop))
 
         log.write_text(lines(0, 2))
-        agent = AgentProcess(cfg)
-        try:
+        with AgentProcess(cfg) as agent:
             agent.wait_for_log("Pipeline started.")
             wait_for_all(out, 2, 20)
             with open(log, "a") as f:
@@ -322,9 +268,6 @@ class TestEventIds:
             wait_for_all(out, 200, 30)
             agent.signal(signal.SIGTERM)
             assert agent.wait() == 0
-        finally:
-            if agent.proc.poll() is None:
-                agent.kill()
         seqs, ids, _ = read_output(out)
         assert sorted(set(seqs)) == list(range(200))
         # Every distinct line has its own id (a replayed line would repeat its own id, never another's).

@@ -23,7 +23,7 @@ from logferry.transforms.encrypt import (
     open_value,
 )
 from logferry.transforms.keyring import Key, Keyring, KeySpec, load_keyring
-from tests.e2e.agent_process import logferry
+from tests.support.agent import logferry
 from tests.transforms.util import build, decode, run
 
 VALUES: dict[str, Any] = {

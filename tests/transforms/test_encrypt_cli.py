@@ -17,7 +17,7 @@ import zstandard
 from logferry.transforms.encrypt import seal_value
 from logferry.transforms.fields import MISSING, FieldPath
 from logferry.transforms.keyring import Key
-from tests.e2e.agent_process import logferry
+from tests.support.agent import logferry
 
 RECORDS: list[dict[str, Any]] = [
     {"message": "login ok", "user": {"name": "ada", "id": 1815}, "n": 0},

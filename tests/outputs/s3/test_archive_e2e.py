@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.agent_process import AgentProcess
 from tests.outputs.s3 import duck
 from tests.servers.moto_server import MotoS3
+from tests.support.agent import AgentProcess
 
 CONFIG = """\
 data_dir: {data}
@@ -99,16 +99,16 @@ class TestArchiveAfterSigkill:
         cfg = tmp_path / "agent.yaml"
         cfg.write_text(CONFIG.format(data=tmp_path / "data", logs=logs, archive=archive, encoding=encoding))
 
-        agent = AgentProcess(cfg)
-        deadline = time.monotonic() + 60
-        while len(_objects(archive, ext)) < 4 and time.monotonic() < deadline and agent.proc.poll() is None:
-            time.sleep(0.005)
-        agent.kill()
+        with AgentProcess(cfg) as agent:
+            deadline = time.monotonic() + 60
+            while len(_objects(archive, ext)) < 4 and time.monotonic() < deadline and agent.proc.poll() is None:
+                time.sleep(0.005)
+            agent.kill()
         before = {p: (p.stat().st_ino, _range_meta(p)) for p in _objects(archive, ext)}
         assert 0 < len(before) < LINES // 2000, "the kill should land mid-stream"
 
-        second = AgentProcess(cfg, "--once")
-        assert second.wait(120) == 0, second.stderr()
+        with AgentProcess(cfg, "--once") as second:
+            assert second.wait(120) == 0, second.stderr()
 
         con = duck.connect()
         total, distinct, lo, hi = con.execute(
@@ -140,15 +140,15 @@ class TestArchiveAfterSigkill:
             return [o["Key"] for p in client.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket)
                     for o in p.get("Contents", [])]
 
-        agent = AgentProcess(cfg)
-        deadline = time.monotonic() + 60
-        while len(keys()) < 3 and time.monotonic() < deadline and agent.proc.poll() is None:
-            time.sleep(0.01)
-        agent.kill()
+        with AgentProcess(cfg) as agent:
+            deadline = time.monotonic() + 60
+            while len(keys()) < 3 and time.monotonic() < deadline and agent.proc.poll() is None:
+                time.sleep(0.01)
+            agent.kill()
         before = set(keys())
         assert 0 < len(before) < LINES // 2000, "the kill should land mid-stream"
-        second = AgentProcess(cfg, "--once")
-        assert second.wait(120) == 0, second.stderr()
+        with AgentProcess(cfg, "--once") as second:
+            assert second.wait(120) == 0, second.stderr()
         after = keys()
         assert before <= set(after)
         _assert_ranges_once([k.rpartition("/")[::2] for k in after])
