@@ -1,28 +1,18 @@
 """The console output: NDJSON or text on stdout/stderr, acknowledged after the write."""
 
-import asyncio
 import json
 
 import pytest
 
 from logferry.agent.acks import OrderedAcks
-from logferry.agent.component import Health, OutputContext
 from logferry.agent.event import Batch
-from logferry.agent.telemetry import ComponentMetrics
-from logferry.agent.topology.channel import Channel
 from logferry.outputs.console import ConsoleOutputConfig
 from logferry.outputs.encoding import EncodingConfig
+from tests.outputs.feed import run_output
 
 
 async def write(cfg: ConsoleOutputConfig, batches: list[Batch]) -> None:
-    out = cfg.build(None)  # type: ignore[arg-type]
-    ch = Channel(senders=1)
-    ctx = OutputContext("out", ch, None, ComponentMetrics("out", "output", "console"), Health())  # type: ignore[arg-type]
-    for b in batches:
-        await ch.send(b)
-    await ch.close()
-    async with asyncio.timeout(10):
-        await out.run(ctx)
+    await run_output(cfg, batches)
 
 
 class TestConsoleOutput:

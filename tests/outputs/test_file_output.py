@@ -1,28 +1,18 @@
 """The file output: encodings, path templates, gzip, and acknowledgement after the write."""
 
-import asyncio
 import gzip
 import json
 from pathlib import Path
 
 from logferry.agent.acks import OrderedAcks
-from logferry.agent.component import Health, OutputContext
 from logferry.agent.event import Batch, LineOrigin
-from logferry.agent.telemetry import ComponentMetrics
-from logferry.agent.topology.channel import Channel
 from logferry.outputs.encoding import EncodingConfig, expand_dots
 from logferry.outputs.file import FileOutputConfig, PathTemplate
+from tests.outputs.feed import run_output
 
 
 async def write(cfg: FileOutputConfig, batches: list[Batch], tmp_path: Path) -> None:
-    out = cfg.build(None)  # type: ignore[arg-type]
-    ch = Channel(senders=1)
-    ctx = OutputContext("out", ch, tmp_path, ComponentMetrics("out", "output", "file"), Health())
-    for b in batches:
-        await ch.send(b)
-    await ch.close()
-    async with asyncio.timeout(10):
-        await out.run(ctx)
+    await run_output(cfg, batches, tmp_path)
 
 
 class TestFileOutput:
