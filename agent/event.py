@@ -17,9 +17,9 @@ building the full events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import accumulate
-from operator import add
+from collections.abc import Iterable, Iterator
+from itertools import accumulate, compress, repeat
+from operator import add, is_
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -67,6 +67,34 @@ class LineOrigin:
             self._lengths = None
         return self._offsets
 
+    def runs(self, size: int) -> Iterator[tuple[int, int, LineOrigin, int]]:
+        """Consecutive runs of at most ``size`` lines: (first, last, their origin, start of line ``last``).
+
+        Unsummed lengths stay unsummed: each run gets its slice and its first
+        line's offset, so splitting a chunk into batches sums nothing per line.
+        The start of line ``last`` is where the run's last line ends; -1 for
+        the final run (the caller knows where its lines end).
+        """
+        n = len(self._lengths if self._offsets is None else self._offsets)
+        lengths = self._lengths
+        base = self._base
+        for first in range(0, n, size):
+            last = min(n, first + size)
+            if lengths is None:
+                offsets = self.offsets
+                whole = first == 0 and last == n
+                yield first, last, LineOrigin(self.id_prefix, offsets if whole else offsets[first:last]), (
+                    offsets[last] if last < n else -1)
+                continue
+            if last == n:
+                yield first, last, LineOrigin(self.id_prefix, lengths=lengths[first:] if first else lengths,
+                                              base=base), -1
+                return
+            part = lengths[first:last]
+            nxt = base + sum(part) + len(part)  # each line's bytes and its newline
+            yield first, last, LineOrigin(self.id_prefix, lengths=part, base=base), nxt
+            base = nxt
+
     def with_prefix(self, id_prefix: str) -> LineOrigin:
         """The same lines under another ``id_prefix``; offsets not summed yet stay unsummed."""
         if self._offsets is not None:
@@ -81,7 +109,7 @@ class Batch:
     ``Batch.from_events``. ``ack`` is ``None`` when acknowledgements are off.
     """
 
-    __slots__ = ("_common", "_events", "_fields", "_line_tags", "_lines", "_origin", "_shape", "ack")
+    __slots__ = ("_common", "_events", "_fields", "_line_tags", "_lines", "_origin", "_shape", "_unmatched", "ack")
 
     def __init__(self) -> None:
         self._events: list[Event] | None = None
@@ -93,6 +121,9 @@ class Batch:
         self._fields: list[Event | None] | None = None
         # When known: every laid dict holds `message` and no key outside this set (lets `project` skip checks).
         self._shape: frozenset[str] | None = None
+        # Tags still owed to the lines whose laid fields are None, added to ``_line_tags`` only if
+        # something reads them: a parse that fails on many lines tags them without a dict entry per line.
+        self._unmatched: list[str] | None = None
         self.ack: AckToken | None = None
 
     @classmethod
@@ -145,6 +176,7 @@ class Batch:
         self._line_tags = None
         self._fields = None
         self._shape = None
+        self._unmatched = None
 
     # -- the columnar view (only while ``materialized`` is false) ----------------------------
 
@@ -156,7 +188,8 @@ class Batch:
 
     @property
     def line_tags(self) -> dict[int, list[str]]:
-        """Source tags per line index of a columnar batch (read only; usually empty)."""
+        """Tags per line index of a columnar batch, beyond its common ones (read only; usually empty)."""
+        self._settle_unmatched()
         return self._line_tags or {}
 
     def line_fields(self) -> list[Event | None] | None:
@@ -164,43 +197,68 @@ class Batch:
         return self._fields
 
     def set_line_fields(self, fields: list[Event | None] | None, tags: dict[int, list[str]] | None = None,
-                        shape: frozenset[str] | None = None) -> None:
+                        shape: frozenset[str] | None = None, *, unmatched_tags: list[str] | None = None) -> None:
         """Lay ``fields[i]`` over line i's event without building events (``None``: leave it).
 
         A ``message`` given here replaces the line's; ``tags`` in a dict, and
         ``tags[i]``, are added to the event's tags. Fields laid earlier are
         kept unless named again. The dicts become the batch's: the caller must
         not change them afterwards. ``shape``, if given, promises that every
-        dict holds ``message`` and no key outside it.
+        dict holds ``message`` and no key outside it. ``unmatched_tags`` are
+        added to every line whose ``fields[i]`` is ``None`` (as if in ``tags``,
+        but without a dict entry per line unless something reads them).
         """
         assert self._events is None and self._lines is not None, "not a columnar batch"
+        self._settle_unmatched()
+        owed: dict[int, list[str]] | None = None
         if fields is not None:
             assert len(fields) == len(self._lines)
             old = self._fields
             if old is not None:
+                if unmatched_tags is not None:
+                    owed = _rows_without_fields(fields, unmatched_tags)  # before merging hides the Nones
+                    unmatched_tags = None
                 fields = [_merge_fields(a, b) for a, b in zip(old, fields)]
                 shape = None
             self._fields = fields
             self._shape = shape
         if tags:
-            line_tags = self._line_tags
-            if not line_tags:
-                self._line_tags = tags
-                return
-            merged = dict(line_tags)  # the source's dict may be shared with a copy of this batch
-            for i, more in tags.items():
-                cur = merged.get(i)
-                if cur is None:
-                    merged[i] = more
-                else:
-                    cur = list(cur)
-                    _extend_unique(cur, more)
-                    merged[i] = cur
-            self._line_tags = merged
+            self._add_line_tags(tags)
+        if owed:
+            self._add_line_tags(owed)
+        elif fields is not None:
+            self._unmatched = unmatched_tags
+
+    def _settle_unmatched(self) -> None:
+        """Add the owed ``unmatched_tags`` to ``_line_tags`` now (before anything reads or changes them)."""
+        tags = self._unmatched
+        if tags is not None:
+            self._unmatched = None
+            assert self._fields is not None
+            self._add_line_tags(_rows_without_fields(self._fields, tags))
+
+    def _add_line_tags(self, tags: dict[int, list[str]]) -> None:
+        if not tags:
+            return
+        line_tags = self._line_tags
+        if not line_tags:
+            self._line_tags = tags
+            return
+        merged = dict(line_tags)  # the source's dict may be shared with a copy of this batch
+        for i, more in tags.items():
+            cur = merged.get(i)
+            if cur is None:
+                merged[i] = more
+            else:
+                cur = list(cur)
+                _extend_unique(cur, more)
+                merged[i] = cur
+        self._line_tags = merged
 
     def _materialize(self) -> list[Event]:
         lines = self._lines
         assert lines is not None and self._common is not None
+        self._settle_unmatched()
         common = self._common
         origin = self._origin
         events: list[Event]
@@ -290,7 +348,7 @@ class Batch:
         laid-over fields directly: the full events are never built, and a laid
         dict that holds just wanted fields is returned as it is (not copied).
         """
-        if self._events is not None or (self._line_tags and "tags" in names):
+        if self._events is not None or ((self._line_tags or self._unmatched) and "tags" in names):
             return [{k: e[k] for k in names if k in e} for e in self.events]
         lines = self._lines
         common = self._common
@@ -351,6 +409,7 @@ class Batch:
             b._line_tags = self._line_tags
             b._fields = self._fields
             b._shape = self._shape
+            b._unmatched = self._unmatched
         else:
             b._events = [_copy_event(e) for e in self._events]
         return b
@@ -397,6 +456,11 @@ def _project_laid(lines: list[str], fields: list[Event | None], wanted: frozense
                     d[k] = list(v) if k == "tags" else v
             append(d)
     return out
+
+
+def _rows_without_fields(fields: list[Event | None], tags: list[str]) -> dict[int, list[str]]:
+    """``{i: tags}`` for each ``fields[i]`` that is ``None`` (found at C speed; the rows share one list)."""
+    return dict.fromkeys(compress(range(len(fields)), map(is_, fields, repeat(None))), tags)
 
 
 def _merge_fields(old: Event | None, new: Event | None) -> Event | None:

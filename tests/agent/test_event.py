@@ -1,5 +1,7 @@
 """Batches: lazy materialisation, ids, tags and copies."""
 
+import pytest
+
 from logferry.agent.event import TAG_TRUNCATED, Batch, LineOrigin, add_tags
 
 
@@ -47,6 +49,38 @@ class TestBatch:
         assert common == {"tags": ["src"]}
 
 
+class TestUnmatchedTags:
+    """Tags owed to the lines a step laid no fields over, added only when read (a failed parse's tag)."""
+
+    @staticmethod
+    def laid() -> Batch:
+        b = Batch.from_lines(["a", "b", "c"], {"tags": ["src"]}, None, {2: [TAG_TRUNCATED]})
+        b.set_line_fields([{"message": "A", "k": 1}, None, None], {0: ["t0"]}, unmatched_tags=["_nope"])
+        return b
+
+    def test_every_reader_sees_them(self) -> None:
+        """Events, the line tags and a projection with tags all carry the owed tags on the unmatched lines only."""
+        expected = [["src", "t0"], ["src", "_nope"], ["src", TAG_TRUNCATED, "_nope"]]
+        assert self.laid().line_tags == {0: ["t0"], 1: ["_nope"], 2: [TAG_TRUNCATED, "_nope"]}
+        assert [p["tags"] for p in self.laid().project(["message", "tags"])] == expected
+        assert [e["tags"] for e in self.laid().events] == expected
+        assert [e["tags"] for e in self.laid().copy().events] == expected
+
+    def test_a_projection_without_tags_leaves_them_owed(self) -> None:
+        """Projecting other fields neither builds the events nor adds a tag."""
+        b = self.laid()
+        assert b.project(["message", "k"]) == [{"message": "A", "k": 1}, {"message": "b"}, {"message": "c"}]
+        assert not b.materialized
+        assert [e.get("tags") for e in b.events][1] == ["src", "_nope"]
+
+    def test_they_follow_the_fields_laid_with_them_not_later_ones(self) -> None:
+        """A later step that lays fields over an unmatched line does not take the earlier step's tag away."""
+        b = self.laid()
+        b.set_line_fields([None, {"k": 2}, None], unmatched_tags=["_second"])
+        assert b.line_tags == {0: ["t0", "_second"], 1: ["_nope"], 2: [TAG_TRUNCATED, "_nope", "_second"]}
+        assert [e.get("k") for e in b.events] == [1, 2, None]
+
+
 class TestAddTags:
     def test_adds_without_duplicates(self) -> None:
         """add_tags keeps order and skips tags already present."""
@@ -86,3 +120,19 @@ class TestLineOrigin:
         moved = summed.with_prefix("q-")
         assert (unsummed.id_prefix, unsummed.offsets) == ("p-", [10, 14, 15])
         assert (moved.id_prefix, moved.offsets, summed.id_prefix) == ("q-", [10, 14, 15], "")
+
+    @pytest.mark.parametrize("summed", [False, True])
+    @pytest.mark.parametrize("size", [1, 2, 3, 7])
+    def test_runs_split_the_offsets_without_summing_them(self, summed: bool, size: int) -> None:
+        """Each run carries exactly its lines' offsets and the start of the line after it, from lengths or offsets."""
+        lengths = [3, 0, 5, 1, 0, 2, 4]
+        whole = LineOrigin("p-", lengths=lengths, base=10)
+        expected = whole.offsets
+        origin = LineOrigin("p-", list(expected)) if summed else LineOrigin("p-", lengths=lengths, base=10)
+        runs = list(origin.runs(size))
+        assert [(first, last) for first, last, _, _ in runs] == [
+            (i, min(len(lengths), i + size)) for i in range(0, len(lengths), size)]
+        for first, last, part, next_start in runs:
+            assert part.id_prefix == "p-"
+            assert part.offsets == expected[first:last]
+            assert next_start == (expected[last] if last < len(lengths) else -1)

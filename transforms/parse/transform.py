@@ -25,11 +25,11 @@ events are built only if something downstream asks for them.
 
 from __future__ import annotations
 
-import operator
-from itertools import compress
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
+
 from logferry.agent.component import BuildContext, Transform
 from logferry.agent.config.common import Strict, TransformConfig
 from logferry.agent.event import Batch, Event, add_tags
@@ -46,7 +46,6 @@ from logferry.transforms.parse.common import (
 from logferry.transforms.parse.formats import FormatSpec, build_format
 from logferry.transforms.parse.grok import convert_value
 from logferry.transforms.parse.timestamps import Clock, TimestampParser, load_timezone
-from msgspec import Meta
 
 TAG_PARSE_FAILURE = "_parse_failure"
 TAG_TIMESTAMP_MISSING = "_timestamp_missing"
@@ -161,16 +160,16 @@ class ParseTransform(Transform):
         lines = batch.messages()
         tags: dict[int, list[str]] = {}
         shape = None
+        unmatched = None
         if self._lay is not None and not self._has_post:
             fields, no_time, tags = self._lay(lines)
-            # The rows without fields, found at C speed; they share one tag list (line tags are read only).
-            tags.update(dict.fromkeys(compress(range(len(fields)), map(operator.not_, fields)), _FAILURE_TAGS))
+            unmatched = _FAILURE_TAGS  # the rows without fields share one tag list (line tags are read only)
             shape = self._lay_keys
         else:
             fields, no_time = self._parse_lines(lines, tags)
         if no_time and self._tag_missing_times(batch, fields, no_time, tags) and shape is not None:
             shape = shape | {"@timestamp"}
-        batch.set_line_fields(fields, tags, shape)
+        batch.set_line_fields(fields, tags, shape, unmatched_tags=unmatched)
 
     def _parse_lines(self, lines: list[str], tags: dict[int, list[str]]) -> tuple[list[Event | None], list[int]]:
         into = self._into

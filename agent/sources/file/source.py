@@ -22,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from logferry.agent.component import BuildContext, Source, SourceContext
-from logferry.agent.event import Batch, LineOrigin
+from logferry.agent.event import Batch
 from logferry.agent.sources.file.checkpoint import CheckpointStore
 from logferry.agent.sources.file.fingerprint import FingerprintPolicy, checksum_key
 from logferry.agent.sources.file.framing import Framed
@@ -208,18 +208,13 @@ class FileSource(Source):
         tags = framed.tags
         metrics = self._ctx.metrics
         prefix = stream.event_id_prefix(reader.head)
-        for first in range(0, n, MAX_BATCH_LINES):
-            last = min(n, first + MAX_BATCH_LINES)
+        for first, last, origin, next_start in framed.origin(prefix).runs(MAX_BATCH_LINES):
+            end = next_start if last < n else framed.end
             if first == 0 and last == n:
-                end = framed.end
                 part_lines, part_tags = lines, tags
-                origin = framed.origin(prefix)
             else:
-                offsets = framed.offsets
-                end = offsets[last] if last < n else framed.end
                 part_lines = lines[first:last]
                 part_tags = {i - first: t for i, t in tags.items() if first <= i < last}
-                origin = LineOrigin(prefix, offsets[first:last])
             token = stream.acks.open(end) if stream.acks is not None else None
             batch = Batch.from_lines(part_lines, common, origin, part_tags, token)
             metrics.received(last - first, nbytes if first == 0 else 0)
