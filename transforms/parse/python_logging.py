@@ -111,20 +111,20 @@ def python_logging(ctx: FormatContext) -> Parser:
         append = out.append
         no_time: list[int] = []
         # Every line is matched at C speed first; only the first layout's lines and candidates come back.
-        for line, m in zip(lines, map(fast_or_candidate, lines)):
+        for m in map(fast_or_candidate, lines):
             if m is None:
                 append(None)
                 continue
             secs, frac, lvl, name, msg = m.groups()
             if secs is not None:
-                level = levels.get(lvl)
-                p = cache.get(secs)
-                if level is not None and p is not None:
-                    append({k_ts: f"{p}.{frac}Z" if frac else p + "Z", k_level: level, k_logger: name,
-                            k_msg: msg})
+                try:  # KeyError: an unknown level, or a second not converted yet (rare): the slow path
+                    append({k_ts: f"{cache[secs]}.{frac}Z" if frac else cache[secs] + "Z", k_level: levels[lvl],
+                            k_logger: name, k_msg: msg})
                     continue
+                except KeyError:
+                    pass
             own: dict[str, Any] = {}
-            status = slow_into(line, own)
+            status = slow_into(m.string, own)
             if status == MATCH:
                 append(own)
             elif status:

@@ -22,7 +22,12 @@ from __future__ import annotations
 
 from itertools import filterfalse
 
-from logferry.agent.event import TAG_INVALID_UTF8, TAG_TRUNCATED, LineOrigin, offsets_from_lengths
+from logferry.agent.event import (
+    TAG_INVALID_UTF8,
+    TAG_TRUNCATED,
+    LineOrigin,
+    offsets_from_lengths,
+)
 
 
 class Framed:
@@ -121,7 +126,7 @@ class LineFramer:
         if cut < 0:
             self._hold(data)
             return Framed([], [], {}, self._rest_start)
-        if not self._overflow and not self.collapse and data.isascii() and self._rest.isascii():
+        if not self._overflow and not self.collapse and self._rest.isascii():
             fast = self._frame_ascii(data, cut, start)
             if fast is not None:
                 return fast
@@ -142,14 +147,21 @@ class LineFramer:
         return Framed(lines, offsets, tags, self._rest_start)
 
     def _frame_ascii(self, data: bytes, cut: int, start: int) -> Framed | None:
-        """The common chunk (ASCII, held line ASCII too) framed without copying it first; ``None``: a long line.
+        """An ASCII chunk (held line ASCII too) framed without copying it first; ``None``: not ASCII, or a long line.
 
         The whole chunk is decoded and split at once; the text after its last
         newline is held again as bytes, and the held start of a line is
-        joined to the first line only.
+        joined to the first line only. Decoding as UTF-8 and asking the text
+        whether it is ASCII (a flag) passes over the bytes once, not twice.
         """
         rest = self._rest
-        lines = data.decode("ascii").split("\n")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not text.isascii():
+            return None
+        lines = text.split("\n")
         lines.pop()  # after the last newline: held below
         if rest:
             lines[0] = rest.decode("ascii") + lines[0]
