@@ -23,8 +23,10 @@ from typing import Any
 from logferry.transforms.parse.common import MATCH, NO_MATCH, FormatContext, Parser
 
 _TS = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,9})?)"
-# The first layout again, with seconds and fraction apart so the hot path needs no slicing.
-_FAST = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,9}))? ([A-Z]{4,8}) +\[([^\]]+)\] (.*)"
+# The first layout again, with seconds and fraction apart so the hot path needs no slicing. The optional
+# fraction is written `(?:...|)`, not `(?:...)?`: the same match, but `re` runs a branch instead of a
+# repeat context for it (about 1 % of the parse scenario's instructions).
+_FAST = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d{1,9})|) ([A-Z]{4,8}) +\[([^\]]+)\] (.*)"
 _LEVEL = r"([A-Z]{4,8})"
 _NAME = r"([A-Za-z_][\w.\-]*)"
 
