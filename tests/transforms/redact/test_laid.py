@@ -43,16 +43,15 @@ def _redact(cid: str, **kw: Any) -> RedactTransform:
 
 
 def _parsed_batches(lines: list[str], formats: list[Any], n: int = 2) -> list[Batch]:
-    """``n`` independent columnar batches of one ``parse`` run over ``lines`` (one run: same fill-in times)."""
+    """``n`` independent columnar batches of one ``parse`` run over ``lines`` (one run: same fill-in times).
+
+    The copies are deep copies of the whole batch, so each still owes the failure tags of its
+    unmatched lines as ``parse`` left them (reading ``line_tags`` would settle them).
+    """
     common = {"host.name": "gpu-node-7", "log.file.path": "/var/log/serve.log", "tags": ["src"]}
     b = _parse(formats).process(Batch.from_lines(list(lines), common, line_tags={0: ["_line_truncated"]}))
     assert b is not None and not b.materialized and b.line_fields() is not None
-    out = [b]
-    for _ in range(n - 1):
-        twin = Batch.from_lines(list(lines), dict(common), line_tags=copy.deepcopy(b.line_tags))
-        twin.set_line_fields(copy.deepcopy(b.line_fields()))
-        out.append(twin)
-    return out
+    return [b] + [copy.deepcopy(b) for _ in range(n - 1)]
 
 
 def _hits(cid: str) -> dict[str, float]:
@@ -131,6 +130,24 @@ class TestLaidFields:
         assert got is not None and want is not None
         assert got.events == want.events
         assert got.events[0]["tags"] == ["src", "_multiline", "laid", "redacted:email", "redacted:ipv4"]
+
+    def test_owed_parse_failure_tags(self) -> None:
+        """Lines parse left unmatched keep their owed failure tag, before the detector tags, as on built events."""
+        lines = ["plain text with dave@example.com and no structure", "no structure and nothing to redact",
+                 *_STRUCTURED[:2]]
+        columnar, built = _parsed_batches(lines, ["auto"], 2)
+        assert columnar._unmatched == ["_parse_failure"]  # the tags are still owed, not yet in line_tags
+        built.events  # noqa: B018  # builds the events: the transform takes its event path
+        got = _redact("laid-owed-a", tag_detectors=True).process(columnar)
+        want = _redact("laid-owed-b", tag_detectors=True).process(built)
+        assert got is not None and want is not None and not got.materialized
+        assert got.line_tags[0] == ["_line_truncated", "_parse_failure", "redacted:email"]
+        assert got.line_tags[1] == ["_parse_failure"]
+        assert got.events == want.events
+        assert got.events[0]["tags"] == ["src", "_line_truncated", "_parse_failure", "redacted:email"]
+        assert got.events[0]["message"] == "plain text with [EMAIL] and no structure"
+        assert got.events[1]["tags"] == ["src", "_parse_failure"]
+        assert "_parse_failure" not in got.events[2]["tags"] and "redacted:email" in got.events[2]["tags"]
 
     def test_drop_field_on_laid_field(self) -> None:
         """drop_field on a laid field removes it from that event, as on built events."""
