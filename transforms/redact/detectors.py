@@ -61,6 +61,7 @@ IP6 = (f"(?:(?:{H4}:){{7}}{H4}|(?:{H4}(?::{H4}){{0,6}})?::(?:{H4}(?::{H4}){{0,6}
 
 SECRET_KEYS = (r"api[_-]?key|apikey|x-api-key|api[_-]?token|access[_-]?token|auth[_-]?token|refresh[_-]?token"
                r"|id[_-]?token|session[_-]?token|private[_-]?token|client[_-]?secret|secret[_-]?key|secret|token")
+AWS_SECRET_KEYS = r"aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key"
 PASSWORD_KEYS = r"password|passwd|passphrase|pass|pwd|db[_-]?password|user[_-]?password"
 NAME_KEYS = (r"full[_-]?name|customer[_-]?name|first[_-]?name|last[_-]?name|middle[_-]?name|given[_-]?name"
              r"|family[_-]?name|display[_-]?name|contact[_-]?name|cardholder(?:[_-]?name)?|holder[_-]?name"
@@ -168,10 +169,9 @@ BUILTIN: tuple[DetectorSpec, ...] = (
         hs=r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z0-9]{16}",
         lits=("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "aroa", "apka", "asca")),)),
     DetectorSpec("aws_secret_key", (PatternSpec(
-        KB + r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEYSEP
+        KB + f"(?i:{AWS_SECRET_KEYS})" + KEYSEP
         + r"""(?:\\?["'])?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])""", "aws_secret",
-        hs=r"(?i:aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key)" + KEY_HS_SEP,
-        lits=("secret",), **_key_anchor(r"aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key")),)),
+        hs=f"(?i:{AWS_SECRET_KEYS})" + KEY_HS_SEP, lits=("secret",), **_key_anchor(AWS_SECRET_KEYS)),)),
     DetectorSpec("api_token", (
         PatternSpec(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})(?![A-Za-z0-9_])",
                     "token", hs=r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_)", lits=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),

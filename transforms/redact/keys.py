@@ -34,7 +34,7 @@ def _key_re(alternation: str) -> re.Pattern[str]:
 
 
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("aws_secret_key", _key_re(r"aws[_-]?secret(?:[_-]?access)?[_-]?key|secret[_-]?access[_-]?key")),
+    ("aws_secret_key", _key_re(d.AWS_SECRET_KEYS)),
     ("password", _key_re(d.PASSWORD_KEYS)),
     ("api_token", _key_re(d.SECRET_KEYS + r"|authorization")),
     ("ssn", _key_re(d.SSN_KEYS)),
