@@ -16,7 +16,6 @@ from typing import Literal
 from urllib.parse import unquote
 
 ActionName = Literal["mask", "partial", "hash", "drop_field"]
-ACTIONS: tuple[str, ...] = ("mask", "partial", "hash", "drop_field")
 
 
 def label(detector: str) -> str:
@@ -86,9 +85,6 @@ class Actions:
         self.default = default
         self.pseudonymizer = pseudonymizer
         self._masks: dict[str, str] = {}
-
-    def action(self, detector: str) -> str:
-        return self.per_detector.get(detector, self.default)
 
     def replacement(self, detector: str, value: str) -> str | None:
         """The text that replaces ``value``, or ``None`` when the whole field must go."""

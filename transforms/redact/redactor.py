@@ -3,7 +3,7 @@
 A batch is redacted in three steps: walk every event and queue the strings
 to scan (fields whose name implies a detector, such as ``ssn``,
 ``first_name`` or ``api_key``, are first judged whole); scan all queued
-strings with one ``Scanner.find_many`` call; write the replacements back.
+strings with one ``Scanner.find_flagged`` call; write the replacements back.
 Values of repeated fields (``host.name``, ``log.file.path``) are queued once
 per batch and memoised across batches, so each distinct short value is paid
 for once. ``redact_lines`` is the same ``message`` step for the raw lines of
