@@ -26,7 +26,7 @@ from logferry.agent.component import BuildContext, Transform
 from logferry.agent.config.common import TransformConfig
 from logferry.agent.event import Batch, Event
 from logferry.transforms.condition import Predicate, compile_condition
-from logferry.transforms.fields import MISSING, FieldPath
+from logferry.transforms.fields import MISSING, FieldPath, group_key
 
 
 class SampleConfig(TransformConfig):
@@ -93,7 +93,7 @@ class Sample(Transform):
         """The rate the event was kept at, or 0 when it is sampled out."""
         value = self.key.get(e) if self.key is not None else MISSING
         if self.cfg.target_events_per_sec is not None:
-            group = None if value is MISSING else (value if isinstance(value, (str, int, float)) else str(value))
+            group = group_key(value)
             self._seen[group] = self._seen.get(group, 0) + 1
             rate = self._rates.get(group, 1)
             n = self._dynamic_counters.get(group, 0)

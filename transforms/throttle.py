@@ -18,7 +18,7 @@ from msgspec import Meta
 from logferry.agent.component import BuildContext, Transform
 from logferry.agent.config.common import TransformConfig
 from logferry.agent.event import Batch, Event
-from logferry.transforms.fields import MISSING, FieldPath
+from logferry.transforms.fields import FieldPath, group_key
 
 
 class ThrottleConfig(TransformConfig):
@@ -95,7 +95,4 @@ class Throttle(Transform):
         return self.drop_events(batch, kept, "throttled")
 
     def _key(self, e: Event) -> Any:
-        if self.key is None:
-            return None
-        v = self.key.get(e)
-        return None if v is MISSING else (v if isinstance(v, (str, int, float)) else str(v))
+        return None if self.key is None else group_key(self.key.get(e))

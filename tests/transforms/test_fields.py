@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logferry.transforms.fields import MISSING, FieldPath
+from logferry.transforms.fields import MISSING, FieldPath, group_key
 
 
 class TestGetField:
@@ -25,6 +25,13 @@ class TestGetField:
         assert FieldPath("a").get({"a": None}) is None
         assert FieldPath("a.c").get({"a": {"b": 1}}) is MISSING
         assert FieldPath("a.b").get({"a": 1}) is MISSING
+
+    def test_deep_path_through_mixed_prefixes(self) -> None:
+        """A 40-part path is found through any mix of flat prefixes and nesting (shared lookup plans)."""
+        parts = [f"p{i}" for i in range(40)]
+        event = {".".join(parts[:7]): {parts[7]: {".".join(parts[8:39]): {parts[39]: "deep"}}}}
+        assert FieldPath(".".join(parts)).get(event) == "deep"
+        assert FieldPath(".".join(parts[:39] + ["other"])).get(event) is MISSING
 
     def test_bad_paths_are_rejected(self) -> None:
         """Empty segments in a path raise ValueError."""
@@ -58,3 +65,12 @@ class TestDeleteField:
         """Deleting an absent field changes nothing and returns MISSING."""
         e = {"a": 1}
         assert FieldPath("b.c").delete(e) is MISSING and e == {"a": 1}
+
+
+class TestGroupKey:
+    def test_values_become_hashable_groups(self) -> None:
+        """Absent is None; str, int and float stay as they are; anything else is grouped by its str()."""
+        assert group_key(MISSING) is None
+        assert group_key(None) == "None"
+        assert group_key("a") == "a" and group_key(3) == 3 and group_key(2.5) == 2.5
+        assert group_key({"b": 1}) == "{'b': 1}" and group_key([1, 2]) == "[1, 2]"
