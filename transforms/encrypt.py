@@ -62,7 +62,7 @@ from logferry.agent.component import BuildContext, Transform
 from logferry.agent.config.common import TransformConfig
 from logferry.agent.event import Batch, add_tags
 from logferry.transforms.fields import MISSING, FieldPath
-from logferry.transforms.keyring import Key, Keyring, KeySpec, Mode, check_key_specs, load_keyring
+from logferry.transforms.keyring import Keyring, KeySpec, Mode, check_key_specs, load_keyring
 
 PREFIX = "enc:v1:"
 TYPE_STRING = "s"
@@ -108,19 +108,6 @@ class EncryptConfig(TransformConfig):
 def associated_data(key_id: str, value_type: str, path: str) -> bytes:
     """What the tag authenticates besides the plaintext: the value's header and its field."""
     return f"{PREFIX}{key_id}:{value_type}:\x00{path}".encode("utf-8", "surrogatepass")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def seal_value(key: Key, path: str, value: Any) -> str:
-    """``value`` (any JSON value) encrypted for field ``path`` as an ``enc:v1:`` string."""
-    if isinstance(value, str):
-        t, data = TYPE_STRING, value.encode("utf-8", "surrogatepass")
-    else:
-        t, data = TYPE_JSON, _json_encode(value)
-    return f"{PREFIX}{key.id}:{t}:{_b64(key.seal(data, associated_data(key.id, t, path)))}"
 
 
 class DecryptError(Exception):

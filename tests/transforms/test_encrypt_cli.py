@@ -14,9 +14,9 @@ from typing import Any
 
 import zstandard
 
-from logferry.transforms.encrypt import seal_value
-from logferry.transforms.fields import MISSING, FieldPath
-from logferry.transforms.keyring import Key
+from logferry.agent.event import Batch
+from logferry.transforms.encrypt import Encrypt, EncryptConfig
+from logferry.transforms.keyring import Key, Keyring, KeySpec
 from tests.support.agent import logferry
 
 RECORDS: list[dict[str, Any]] = [
@@ -52,17 +52,12 @@ def make_keys(tmp_path: Path) -> Keys:
 
 
 def encrypt_records(records: list[dict[str, Any]], key: Key) -> list[dict[str, Any]]:
-    """The records as the encrypt transform would write them (same functions, no agent)."""
-    out = []
-    for r in records:
-        r = json.loads(json.dumps(r))
-        for f in FIELDS:
-            fp = FieldPath(f)
-            v = fp.get(r)
-            if v is not MISSING:
-                fp.set(r, seal_value(key, f, v))
-        out.append(r)
-    return out
+    """The records as the encrypt transform writes them (the transform itself, no agent)."""
+    cfg = EncryptConfig(type="encrypt", inputs=["x"], fields=list(FIELDS), mode=key.mode,
+                        keys=[KeySpec(id=key.id, env="UNUSED_KEY_IS_PASSED_IN")])
+    out = Encrypt(cfg, Keyring([key], key.id)).process(Batch.from_events(json.loads(json.dumps(records))))
+    assert out is not None
+    return out.events
 
 
 def ndjson(records: list[dict[str, Any]]) -> bytes:
