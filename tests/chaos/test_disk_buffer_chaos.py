@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.es_wire import EsWireServer
-from tests.servers.moto_server import FAKE_KEY_ID, FAKE_SECRET, REGION, MotoS3
+from tests.servers.moto_server import MotoS3, fake_aws_env
 from tests.support.agent import AgentProcess
 from tests.support.logwriter import RotatingWriter
 
@@ -69,42 +69,27 @@ outputs:
 """
 
 
-class EsOutage:
-    """Takes the es_wire server away and brings it back on the same port with the same documents."""
-
-    def __init__(self, server: EsWireServer) -> None:
-        self.server = server
-
-    def down(self) -> None:
-        self.server.stop()
-
-    def up(self) -> None:
-        state, port = self.server.state, self.server.port
-        fresh = EsWireServer(state.version, port=port)
-        fresh.state = state
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.server = fresh.start()
-                return
-            except RuntimeError:  # the port may linger for a moment
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-                fresh = EsWireServer(state.version, port=port)
-                fresh.state = state
-
-
 def es_docs(server: EsWireServer) -> dict[str, int]:
     """``_id`` -> line number of every document stored."""
     out: dict[str, int] = {}
-    with server.state.lock:
-        for ix in server.state.indices.values():
-            for doc_id, doc in ix.docs.items():
-                m = SEQ.match(doc.get("message", ""))
-                assert m is not None, doc
-                out[doc_id] = int(m.group(1))
+    for _, doc_id, doc in server.state.search("*", {})[1]:
+        m = SEQ.match(doc.get("message", ""))
+        assert m is not None, doc
+        out[doc_id] = int(m.group(1))
     return out
+
+
+def restart(server: EsWireServer) -> None:
+    """Bring a stopped es_wire server back on its port with its documents (the port may linger a moment)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            server.start()
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def s3_rows(moto: MotoS3, bucket: str) -> list[tuple[str, int]]:
@@ -149,15 +134,13 @@ def run_chaos(tmp_path: Path, moto_s3: MotoS3) -> ChaosResult:
     rng = random.Random(20261124)
     bucket = f"logferry-chaos-{uuid.uuid4().hex[:12]}"
     moto_s3.client().create_bucket(Bucket=bucket)
-    env = {"AWS_ACCESS_KEY_ID": FAKE_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_DEFAULT_REGION": REGION,
-           "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    outage = EsOutage(EsWireServer("8.15.3").start())
+    env = fake_aws_env(tmp_path / "no-aws-config")
+    es = EsWireServer("8.15.3").start()
     logs = tmp_path / "logs"
     logs.mkdir()
     cfg = tmp_path / "agent.yaml"
     control = tmp_path / "control.ndjson"
-    cfg.write_text(CONFIG.format(data=tmp_path / "data", logs=logs, es_url=outage.server.url, bucket=bucket,
+    cfg.write_text(CONFIG.format(data=tmp_path / "data", logs=logs, es_url=es.url, bucket=bucket,
                                  s3_url=moto_s3.endpoint_url, control=control))
     writer = RotatingWriter(logs, TOTAL, rotate_every=25_000, copytruncate=True, pace_secs=0.12)
     writer.start()
@@ -168,24 +151,24 @@ def run_chaos(tmp_path: Path, moto_s3: MotoS3) -> ChaosResult:
         for i in range(KILLS):
             agent.wait_for_log("Pipeline started.", timeout=60)
             if i == 6:                      # Elasticsearch goes away for 10 s ...
-                outage.down()
+                es.stop()
                 down_since = time.monotonic()
             if down_since is not None and time.monotonic() - down_since >= 10:
-                outage.up()
+                restart(es)
                 down_since = None
             if i == 12:                     # ... and later answers 429/503 for a while
-                outage.server.faults.request_statuses = [429, 503] * 40
-                outage.server.faults.item_429_every = 7
+                es.faults.request_statuses = [429, 503] * 40
+                es.faults.item_429_every = 7
             if i == 16:
-                outage.server.faults.clear()
+                es.faults.clear()
             time.sleep(rng.uniform(0.3, 2.0))
             agent.kill()
             kills += 1
             agent = AgentProcess(cfg, env=env)
         if down_since is not None:
             time.sleep(max(0.0, 10 - (time.monotonic() - down_since)))
-            outage.up()
-        outage.server.faults.clear()
+            restart(es)
+        es.faults.clear()
         writer.join(180)
         assert writer.error is None and not writer.is_alive()
         agent.kill()
@@ -193,8 +176,8 @@ def run_chaos(tmp_path: Path, moto_s3: MotoS3) -> ChaosResult:
         assert agent.wait(240) == 0, agent.stderr()[-3000:]
     finally:
         agent.close()
-        outage.server.stop()
-    return ChaosResult(kills, writer.rotations, es_docs(outage.server), s3_rows(moto_s3, bucket),
+        es.stop()
+    return ChaosResult(kills, writer.rotations, es_docs(es), s3_rows(moto_s3, bucket),
                        control_rows(control))
 
 

@@ -187,10 +187,20 @@ class EsWireState:
                 if fnmatch.fnmatchcase(name, part):
                     out.extend(self.indices[b] for b in backing)
             for name, ix in self.indices.items():
-                if ix.data_stream is None and fnmatch.fnmatchcase(name, part) or ix.data_stream is not None and not name.startswith(".") and fnmatch.fnmatchcase(name, part):
+                # Backing indices of data streams are hidden (``.ds-...``): only reached through their stream.
+                if (ix.data_stream is None or not name.startswith(".")) and fnmatch.fnmatchcase(name, part):
                     out.append(ix)
         seen: set[str] = set()
         return [ix for ix in out if not (ix.name in seen or seen.add(ix.name))]  # type: ignore[func-returns-value]
+
+    def create_data_stream(self, name: str) -> None:
+        """``PUT _data_stream/<name>``: needs a matching template that declares data streams."""
+        with self.lock:
+            tpl = self._template_for(name)
+            if tpl is None or "data_stream" not in tpl:
+                raise BadRequest("illegal_argument_exception",
+                                 f"no matching index template found for data stream [{name}]")
+            self._target(name)
 
     def _template_for(self, name: str) -> Doc | None:
         best: Doc | None = None

@@ -72,6 +72,9 @@ class EsWireServer:
 
     # -- lifecycle --------------------------------------------------------
     def start(self) -> EsWireServer:
+        """Serve (again, after ``stop``: same port once it was bound, same state, so an outage can end)."""
+        self._ready.clear()
+        self._error = None
         self._thread = threading.Thread(target=self._serve, name="es-wire", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -97,6 +100,7 @@ class EsWireServer:
             self._error = e
             self._ready.set()
             self._loop.close()
+            self._loop = None  # nothing to stop; ``start`` may be called again
             return
         self._ready.set()
         self._loop.run_forever()
@@ -233,12 +237,7 @@ class EsWireServer:
     async def _data_stream(self, request: web.Request, name: str) -> web.StreamResponse:
         st = self.state
         if request.method == "PUT":
-            with st.lock:
-                tpl = st._template_for(name)
-                if tpl is None or "data_stream" not in tpl:
-                    raise BadRequest("illegal_argument_exception",
-                                      f"no matching index template found for data stream [{name}]")
-                st._target(name)
+            st.create_data_stream(name)
             return web.json_response({"acknowledged": True})
         with st.lock:
             found = [(k, v) for k, v in st.data_streams.items() if fnmatch.fnmatchcase(k, name)]

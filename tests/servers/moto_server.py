@@ -2,7 +2,7 @@
 
 ``MotoS3`` wraps ``ThreadedMotoServer``; the pytest fixtures below give a
 session-wide server (``moto_s3``), fake credentials in the environment for
-the standard AWS chain (``aws_env``), and a fresh bucket per test
+the standard AWS chain (``aws_env``; ``fake_aws_env`` for a child process), and a fresh bucket per test
 (``s3_bucket``). Clients are the real boto3 client talking HTTP to it.
 
 Use from a conftest: ``from tests.servers.moto_server import _aws_env, _moto_s3, _s3_bucket  # noqa: F401``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -72,16 +73,18 @@ def _moto_s3() -> Iterator[MotoS3]:
         server.stop()
 
 
+def fake_aws_env(empty: Path) -> dict[str, str]:
+    """Environment for the standard AWS chain: fake credentials, no user config (``empty`` holds no files)."""
+    return {"AWS_ACCESS_KEY_ID": FAKE_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": str(empty / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(empty / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true"}
+
+
 @pytest.fixture(name="aws_env")
 def _aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Fake credentials for the standard AWS chain; no user config or instance metadata lookups."""
-    empty = tmp_path_factory.mktemp("aws")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name, value in fake_aws_env(tmp_path_factory.mktemp("aws")).items():
+        monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
 

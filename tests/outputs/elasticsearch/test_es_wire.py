@@ -91,3 +91,25 @@ class TestEsWire:
         _, _, out = await call(es, "POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", body,
                                {"Accept": V8, "Content-Type": ND8})
         assert out == {"errors": False, "items": [{"create": {"status": 201}}]}
+
+    async def test_put_data_stream_needs_a_data_stream_template(self, es: EsWireServer) -> None:
+        """PUT _data_stream creates a stream its template declares, and answers 400 where no template does."""
+        h = {"Accept": V8, "Content-Type": V8}
+        status, _, body = await call(es, "PUT", "/_data_stream/plain", None, h)
+        assert status == 400 and "no matching index template" in body["error"]["reason"]
+        assert (await call(es, "PUT", "/_data_stream/logs-app-prod", None, h))[0] == 200
+        _, _, listed = await call(es, "GET", "/_data_stream/logs-*", None, h)
+        assert [d["name"] for d in listed["data_streams"]] == ["logs-app-prod"]
+
+    async def test_restart_serves_the_same_port_and_documents(self, es: EsWireServer) -> None:
+        """A stopped server started again listens on its old port and still holds the documents stored before."""
+        h = {"Accept": V8, "Content-Type": ND8}
+        body = b'{"create":{"_index":"i","_id":"a"}}\n{"x":1}\n'
+        assert (await call(es, "POST", "/_bulk", body, h))[0] == 200
+        port = es.port
+        es.stop()
+        es.start()
+        assert es.port == port
+        _, _, out = await call(es, "POST", "/_bulk", body, h)
+        assert [next(iter(i.values()))["status"] for i in out["items"]] == [409]
+        assert es.state.count("i") == 1
