@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.support.agent import REPO, AgentProcess, logferry, wait_for_lines
@@ -103,8 +102,7 @@ class TestRun:
     def test_stdin_to_file_exits_at_end_of_input(self, tmp_path: Path) -> None:
         """stdin piped into run is written line for line, and the agent exits 0 at end of input."""
         cfg, out = stdin_to_file(tmp_path)
-        r = subprocess.run([sys.executable, "-m", "logferry.agent", "run", "-c", str(cfg)], input="a\nb\nc",
-                           check=False, capture_output=True, text=True, timeout=60)
+        r = logferry("run", "-c", str(cfg), input="a\nb\nc")
         assert r.returncode == 0, r.stderr
         assert out.read_text() == "a\nb\nc\n"
 

@@ -150,8 +150,7 @@ class TestHostileInput:
             f.write(b"A" * (5 * 1024 * 1024) + b"\n")
             f.write(b"seq 1 " + garbage + b"\n")
             f.write(b"seq 2 last\n")
-        r = subprocess.run([sys.executable, "-m", "logferry.agent", "run", "--once", "-c", str(cfg)],
-                           check=False, capture_output=True, text=True, timeout=120)
+        r = logferry("run", "--once", "-c", str(cfg), timeout=120)
         assert r.returncode == 0, r.stderr
         records = [json.loads(x) for x in out.read_bytes().splitlines()]
         assert len(records) == 4

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -14,10 +15,11 @@ from typing import IO, Any, Self
 REPO = Path(__file__).resolve().parents[2]
 
 
-def logferry(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
-    """Run a short logferry command and capture its output."""
+def logferry(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+             **kw: Any) -> subprocess.CompletedProcess[str]:
+    """Run a logferry command to its end and capture its output (``kw`` goes to ``subprocess.run``, e.g. ``input``)."""
     return subprocess.run([sys.executable, "-m", "logferry.agent", *args], check=False, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **(env or {})}, **kw)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kw)
 
 
 class AgentProcess:
@@ -78,6 +80,12 @@ class AgentProcess:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 60, poll_secs: float = 0.01) -> None:
+        """Poll ``condition`` until it holds, the agent exits or ``timeout`` passes; the caller asserts what it needs."""
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(poll_secs)
 
     def wait_for_log(self, needle: str, timeout: float = 20, count: int = 1) -> None:
         deadline = time.monotonic() + timeout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -47,9 +46,7 @@ class TestCrashRecovery:
         es.faults.item_429_every = 11        # and some items waiting for a retry
         cfg = _config(tmp_path, es.url)
         with AgentProcess(cfg) as first:
-            deadline = time.monotonic() + 30
-            while es.state.count() < 600 and time.monotonic() < deadline and first.proc.poll() is None:
-                time.sleep(0.01)
+            first.wait_until(lambda: es.state.count() >= 600, timeout=30)
             assert first.proc.poll() is None, first.stderr()
             assert 0 < es.state.count() < 3000
             first.kill()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
@@ -100,9 +99,7 @@ class TestArchiveAfterSigkill:
         cfg.write_text(CONFIG.format(data=tmp_path / "data", logs=logs, archive=archive, encoding=encoding))
 
         with AgentProcess(cfg) as agent:
-            deadline = time.monotonic() + 60
-            while len(_objects(archive, ext)) < 4 and time.monotonic() < deadline and agent.proc.poll() is None:
-                time.sleep(0.005)
+            agent.wait_until(lambda: len(_objects(archive, ext)) >= 4, poll_secs=0.005)
             agent.kill()
         before = {p: (p.stat().st_ino, _range_meta(p)) for p in _objects(archive, ext)}
         assert 0 < len(before) < LINES // 2000, "the kill should land mid-stream"
@@ -141,9 +138,7 @@ class TestArchiveAfterSigkill:
                     for o in p.get("Contents", [])]
 
         with AgentProcess(cfg) as agent:
-            deadline = time.monotonic() + 60
-            while len(keys()) < 3 and time.monotonic() < deadline and agent.proc.poll() is None:
-                time.sleep(0.01)
+            agent.wait_until(lambda: len(keys()) >= 3)
             agent.kill()
         before = set(keys())
         assert 0 < len(before) < LINES // 2000, "the kill should land mid-stream"
