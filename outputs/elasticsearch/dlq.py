@@ -42,7 +42,7 @@ class DeadLetterQueue:
         if not self.directory.is_dir():
             return []
         pattern = "dlq-*.replaying" if claimed else "dlq-*.ndjson"
-        return sorted(self.directory.glob(pattern), key=lambda p: int(p.name.split("-")[1].split(".")[0]))
+        return sorted(self.directory.glob(pattern), key=_seq)
 
     def all_segments(self) -> list[Path]:
         return self.segments(claimed=True) + self.segments()
@@ -67,7 +67,7 @@ class DeadLetterQueue:
         if segs and segs[-1].stat().st_size < self.max_segment_bytes:
             return segs[-1]
         last = self.all_segments()
-        seq = max(int(p.name.split("-")[1].split(".")[0]) for p in last) + 1 if last else 1
+        seq = max(map(_seq, last)) + 1 if last else 1
         return self.directory / f"dlq-{seq:06d}.ndjson"
 
     def write_sync(self, records: list[Record]) -> None:
@@ -124,6 +124,11 @@ class DeadLetterQueue:
         for seg in segs:
             seg.unlink(missing_ok=True)
         return n
+
+
+def _seq(segment: Path) -> int:
+    """The sequence number in a segment's name (``dlq-000042.ndjson`` -> 42)."""
+    return int(segment.name.split("-")[1].split(".")[0])
 
 
 def _encode_records(records: list[Record]) -> bytes:

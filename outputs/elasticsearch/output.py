@@ -25,7 +25,7 @@ from logferry.outputs.elasticsearch.concurrency import (
 )
 from logferry.outputs.elasticsearch.config import ElasticsearchOutputConfig
 from logferry.outputs.elasticsearch.dlq import DeadLetterQueue, make_record
-from logferry.outputs.elasticsearch.encoder import BulkEncoder, EncodeFailure
+from logferry.outputs.elasticsearch.encoder import BulkEncoder
 from logferry.outputs.elasticsearch.health import check_cluster
 from logferry.outputs.elasticsearch.request import BulkRequest
 from logferry.outputs.elasticsearch.retry import (
@@ -137,7 +137,7 @@ class ElasticsearchOutput(Output):
         backoff = Backoff(cfg.retry_initial_backoff_secs, cfg.retry_max_backoff_secs)
         if req.encode_failures:
             await self._reject(req, [ItemRejection(i, 0, "encode_error", req.items[i].reason)  # type: ignore[union-attr]
-                                     for i in req.encode_failures if isinstance(req.items[i], EncodeFailure)])
+                                     for i in req.encode_failures])
         cap = len(req.pending)  # lowered when the cluster answers 413
         while req.pending:
             sent = req.pending[:cap]
@@ -150,9 +150,9 @@ class ElasticsearchOutput(Output):
                     await asyncio.sleep(backoff.next_delay())
                     continue
                 self._recovered()
-                req.finish_delivered(outcome.delivered)
-                req.finish_delivered(outcome.duplicates)
-                done = len(outcome.delivered) + len(outcome.duplicates)
+                accepted = outcome.delivered + outcome.duplicates  # a 409 on create: indexed by an earlier attempt
+                req.finish_delivered(accepted)
+                done = len(accepted)
                 if done:
                     self.es_metrics.sent.inc(done)
                     self.metrics.sent(done)
