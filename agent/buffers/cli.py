@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from logferry.agent.buffers.disk.crypto import BufferKeyring, read_key
-from logferry.agent.buffers.disk.ledger import Ledger, LedgerError
+from logferry.agent.buffers.disk.ledger import Ledger
 from logferry.agent.buffers.disk.reader import SegmentReader
 from logferry.agent.buffers.disk.recover import recover
 from logferry.agent.buffers.disk.segment import (
@@ -57,13 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inspect(directory: Path) -> dict[str, Any]:
     rec = recover(directory, modify=False)
-    ledger_read = ledger_write = None
-    try:
-        ledger = Ledger.load(directory)
-        if ledger is not None:
-            ledger_read, ledger_write = list(ledger.read), list(ledger.write)
-    except LedgerError:  # reported through rec.ledger_problem
-        pass
+    ledger = rec.ledger
     now = time.time()
     return {
         "directory": str(directory),
@@ -73,7 +67,8 @@ def _inspect(directory: Path) -> dict[str, Any]:
                                   if info.header else None),
                       "problem": info.problem or None} for sid, info in rec.segments.items()],
         "bytes": sum(i.size for i in rec.segments.values()),
-        "ledger": {"read": ledger_read, "write": ledger_write, "problem": rec.ledger_problem or None},
+        "ledger": {"read": list(ledger.read) if ledger else None, "write": list(ledger.write) if ledger else None,
+                   "problem": rec.ledger_problem or None},
         "resume_at": list(rec.read) if rec.segments else None,
         "unacknowledged_records": rec.records,
         "unacknowledged_events": rec.events,
@@ -103,19 +98,17 @@ def _verify(directory: Path, keyring: BufferKeyring | None) -> dict[str, Any]:
                 damaged.append({"segment": sid, "offset": 0, "bytes": info.size, "reason": info.problem})
                 continue
             key_id = info.header.key_id
-            if key_id is not None and (keyring is None or not keyring.has(key_id)):
+            no_key = key_id is not None and (keyring is None or not keyring.has(key_id))
+            if no_key:
                 unchecked += 1  # CRCs are still checked below; decryption needs the key
             pos, limit = info.header.size, info.size
             while pos < limit:
                 items, pos = reader.read(sid, key_id, pos, limit)
                 for item in items:
-                    if item.events is None and item.reason == "decrypt" and (keyring is None or not keyring.has(key_id or "")):
-                        records += 1
-                        events += item.count
-                    elif item.events is None:
+                    if item.events is None and not (no_key and item.reason == "decrypt"):
                         damaged.append({"segment": sid, "offset": item.offset, "bytes": item.end - item.offset,
                                         "reason": item.reason})
-                    else:
+                    else:  # whole (its CRC holds), decoded or not decryptable without the key
                         records += 1
                         events += item.count
                 if not items:
@@ -140,10 +133,9 @@ def _repair(directory: Path) -> dict[str, Any]:
             Ledger.path(directory).unlink()
             actions.append(f"removed the damaged ledger ({before.ledger_problem}); "
                            "records replay from the oldest segment")
-        stale = sorted(p.name for p in directory.glob("*.tmp"))
         after = recover(directory, modify=True)
-        if stale:
-            actions.append(f"removed temporary files {', '.join(stale)}")
+        if after.deleted_tmp_files:
+            actions.append(f"removed temporary files {', '.join(after.deleted_tmp_files)}")
         if after.truncated_bytes:
             actions.append(f"cut a torn tail of {after.truncated_bytes} bytes from the last segment")
         if after.deleted_segments:

@@ -50,8 +50,15 @@ class Recovered:
     records: int = 0
     events: int = 0
     oldest_ms: int | None = None
+    ledger: Ledger | None = None  # as loaded; None when there is none or it is damaged (``ledger_problem``)
     ledger_problem: str = ""
     deleted_segments: list[int] = field(default_factory=list)
+    deleted_tmp_files: list[str] = field(default_factory=list)
+
+    def valid_end(self, segment_id: int) -> int:
+        """Where the valid records of ``segment_id`` end: the scanned end for the last segment, else its size."""
+        last_id = next(reversed(self.segments))
+        return self.tail_valid_end if segment_id == last_id else self.segments[segment_id].size
 
 
 def check_keys(directory: Path, keyring: BufferKeyring | None) -> None:
@@ -72,10 +79,11 @@ def recover(directory: Path, *, modify: bool = True) -> Recovered:
     """Inspect ``directory``; with ``modify``, also delete fully read segments, stale tmp files and a torn tail."""
     out = Recovered()
     if modify:
-        for tmp in directory.glob("*.tmp"):
+        for tmp in sorted(directory.glob("*.tmp")):
             tmp.unlink(missing_ok=True)
+            out.deleted_tmp_files.append(tmp.name)
     try:
-        ledger = Ledger.load(directory)
+        out.ledger = ledger = Ledger.load(directory)
     except LedgerError as exc:
         ledger = None
         out.ledger_problem = str(exc)
@@ -123,8 +131,7 @@ def recover(directory: Path, *, modify: bool = True) -> Recovered:
             os.close(fd)
     rinfo = out.segments.get(rsid)
     if rinfo is not None and rinfo.header is not None:
-        limit = out.tail_valid_end if rsid == last.segment_id else rinfo.size
-        roff = min(max(roff, rinfo.header.size), limit)
+        roff = min(max(roff, rinfo.header.size), out.valid_end(rsid))
     out.read = (rsid, roff)
     _count(directory, out)
     return out
@@ -132,15 +139,13 @@ def recover(directory: Path, *, modify: bool = True) -> Recovered:
 
 def _count(directory: Path, out: Recovered) -> None:
     rsid, roff = out.read
-    last_id = next(reversed(out.segments))
     for sid, info in out.segments.items():
         if sid < rsid or info.header is None:
             continue
         start = roff if sid == rsid else info.header.size
-        limit = out.tail_valid_end if sid == last_id else info.size
         fd = os.open(segment_path(directory, sid), os.O_RDONLY)
         try:
-            records, events, oldest = walk_headers(fd, start, limit)
+            records, events, oldest = walk_headers(fd, start, out.valid_end(sid))
         finally:
             os.close(fd)
         out.records += records
