@@ -309,14 +309,17 @@ class DiskBuffer:
         tokens.clear()
 
     # -- reader -----------------------------------------------------------
-    def _draining(self) -> bool:
-        return self.once or self.shutdown is None or not self.shutdown.is_set()
+    def _stopping(self) -> bool:
+        """Upstream ended because of a stop (SIGTERM), not ``--once`` or the end of the pipeline: hand nothing more
+        to the output, what is left stays on disk for the next start."""
+        return (self._upstream_ended and not self.once and self.shutdown is not None
+                and self.shutdown.is_set())
 
     async def _read_loop(self) -> None:
         sid, off = self._acked
         try:
             while True:
-                if self._upstream_ended and not self._draining():
+                if self._stopping():
                     break
                 seg = self._segments.get(sid)
                 write_sid, write_off = self._write_pos
@@ -352,8 +355,8 @@ class DiskBuffer:
         if new_off <= off:  # the file is shorter than it was: what is missing is skipped, counted
             items, new_off = [ReadItem(off, limit, None, 0, 0, "missing")], limit
         for item in items:
-            if self._upstream_ended and not self._draining():
-                break  # stopping: the rest stays on disk, unacknowledged, for the next start
+            if self._stopping():
+                break  # the rest stays on disk, unacknowledged, for the next start
             await self._deliver(sid, item)
         return new_off
 
