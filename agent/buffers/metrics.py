@@ -50,5 +50,6 @@ class BufferMetrics:
         self._replayed_records.inc(records)
         self._replayed_events.inc(events)
 
-    def corrupt(self, reason: str, n: int = 1) -> None:
-        self._corrupt.labels(*self._lv, reason).inc(n)
+    def corrupt(self, reason: str) -> None:
+        """One damaged record (or region) skipped."""
+        self._corrupt.labels(*self._lv, reason).inc()
