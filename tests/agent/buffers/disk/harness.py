@@ -12,7 +12,7 @@ from logferry.agent.acks import AckStatus, OrderedAcks
 from logferry.agent.buffers.disk.buffer import DiskBuffer
 from logferry.agent.config.common import BufferConfig
 from logferry.agent.event import Batch
-from logferry.agent.telemetry import ComponentMetrics
+from logferry.agent.telemetry import REGISTRY, ComponentMetrics
 from logferry.agent.topology.channel import Channel
 
 
@@ -79,6 +79,17 @@ class BufferRun:
         assert self.task is not None
         self.task.cancel()
         await asyncio.wait([self.task])
+
+
+def metric(name: str, directory: Path, **labels: str) -> float:
+    """The current value of a metric of the buffer run in ``directory`` (0 when never set); counters are
+    process-wide and component ids repeat between tests, so compare values taken before and after."""
+    if name.startswith("logferry_buffer_"):
+        labels = {"component_id": f"buf-{directory.name}", "buffer_type": "disk", **labels}
+    else:
+        labels = {"component_id": f"buf-{directory.name}", "component_kind": "output", "component_type": "test",
+                  **labels}
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def messages(batches: list[Batch]) -> list[int]:

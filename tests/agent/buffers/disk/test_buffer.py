@@ -14,13 +14,14 @@ import pytest
 from logferry.agent.acks import AckStatus
 from logferry.agent.buffers.disk.buffer import DiskBuffer
 from logferry.agent.buffers.disk.ledger import Ledger
+from logferry.agent.buffers.disk.reader import SegmentReader
 from logferry.agent.buffers.disk.recover import recover
-from logferry.agent.buffers.disk.segment import list_segments, segment_path
+from logferry.agent.buffers.disk.segment import list_segments, open_header, segment_path
 from logferry.agent.config.common import BufferConfig
 from logferry.agent.errors import BuildError
 from logferry.agent.telemetry import ComponentMetrics, render
 from logferry.agent.topology.channel import Channel
-from tests.agent.buffers.disk.harness import BufferRun, fill, messages, replay
+from tests.agent.buffers.disk.harness import BufferRun, fill, messages, metric, replay
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 
@@ -58,16 +59,22 @@ class TestDiskBuffer:
         d = tmp_path / "b"
         first = await fill(d, 30, segment_max_bytes=4096)
         assert first.upstream_positions[-1] == 300  # everything was durable, so upstream moved on
+        records_before = metric("logferry_buffer_replayed_records_total", d)
+        events_before = metric("logferry_buffer_replayed_events_total", d)
         second, got = await replay(d, segment_max_bytes=4096)
         assert got == list(range(300))
         assert second.buffer.stats().replayed_records == 30
-        assert "logferry_buffer_replayed_records_total" in render().decode()
+        assert metric("logferry_buffer_replayed_records_total", d) - records_before == 30
+        assert metric("logferry_buffer_replayed_events_total", d) - events_before == 300
 
     async def test_acknowledged_records_are_not_replayed_and_segments_are_deleted(self, tmp_path: Path) -> None:
         """After the output settles a prefix, a restart replays only the rest, and fully settled segments are gone."""
         d = tmp_path / "b"
         await fill(d, 40, delivered=25, segment_max_bytes=4096)
-        assert Ledger.load(d) is not None
+        ledger = Ledger.load(d)
+        assert ledger is not None
+        # The run itself deleted the segments before the one it resumes in (not just the next start's recovery).
+        assert list_segments(d)[0] >= ledger.read[0] > 1
         _, got = await replay(d, segment_max_bytes=4096)
         assert got == list(range(250, 400))
         assert len(list_segments(d)) == 1  # only the active segment is left
@@ -77,10 +84,12 @@ class TestDiskBuffer:
         d = tmp_path / "b"
         await fill(d, 5)
         last = segment_path(d, list_segments(d)[-1])
-        last.write_bytes(last.read_bytes() + b"LFR1" + os.urandom(40))
+        whole = last.read_bytes()
+        last.write_bytes(whole + b"LFR1" + os.urandom(40))
         run, got = await replay(d)
         assert got == list(range(50))
         assert run.buffer.stats().truncated_bytes == 44
+        assert last.read_bytes() == whole
         assert run.buffer.stats().corrupt_records == 0
 
     async def test_bit_flip_skips_one_record_and_counts_it(self, tmp_path: Path) -> None:
@@ -94,9 +103,11 @@ class TestDiskBuffer:
         # Flip a bit in the payload of the 4th record.
         data[data.index(b"line 30")] ^= 0x01
         seg.write_bytes(bytes(data))
+        counted_before = metric("logferry_buffer_corrupt_records_total", d, reason="checksum")
         run, got = await replay(d)
         assert got == [i for i in range(100) if not 30 <= i < 40]
         assert run.buffer.stats().corrupt_records == 1
+        assert metric("logferry_buffer_corrupt_records_total", d, reason="checksum") - counted_before == 1
 
     async def test_damaged_length_field_resyncs_on_the_next_record(self, tmp_path: Path) -> None:
         """A damaged length in a record header does not derail reading: the next record is found by its magic."""
@@ -117,12 +128,16 @@ class TestDiskBuffer:
         ids = list_segments(d)
         assert len(ids) >= 3
         first = segment_path(d, ids[0])
+        lost = _segment_messages(d, ids[0])
+        assert lost and lost[0] == 0
         data = bytearray(first.read_bytes())
         data[0] ^= 0xFF
         first.write_bytes(bytes(data))
+        counted_before = metric("logferry_buffer_corrupt_records_total", d, reason="segment_header")
         run, seen = await replay(d, segment_max_bytes=4096)
-        assert seen == sorted(seen) and seen[-1] == 299 and 0 not in seen
+        assert seen == [i for i in range(300) if i not in lost]
         assert run.buffer.stats().corrupt_records == 1
+        assert metric("logferry_buffer_corrupt_records_total", d, reason="segment_header") - counted_before == 1
 
     async def test_damaged_ledger_replays_everything(self, tmp_path: Path) -> None:
         """An unreadable ledger means replaying from the oldest segment: duplicates at worst, never a loss."""
@@ -152,6 +167,8 @@ class TestDiskBuffer:
         """With `when_full: drop_newest` batches that do not fit are dropped, counted, and settled upstream."""
         run = BufferRun(tmp_path / "b", max_size_bytes=8192, segment_max_bytes=4096, when_full="drop_newest",
                         max_events=10).start()
+        dropped_before = metric("logferry_component_discarded_events_total", run.buffer.directory,
+                                reason="buffer_full", intentional="true")
         await _send_many(run, 100, 10, pad="x" * 50)
         await run.close_upstream()
         await asyncio.sleep(0.1)
@@ -160,6 +177,8 @@ class TestDiskBuffer:
         stats = run.buffer.stats()
         assert stats.dropped_events > 0
         assert len(messages(got)) + stats.dropped_events == 1000
+        assert metric("logferry_component_discarded_events_total", run.buffer.directory,
+                      reason="buffer_full", intentional="true") - dropped_before == stats.dropped_events
         assert run.upstream_positions[-1] == 1000
 
     async def test_stop_leaves_unread_records_on_disk(self, tmp_path: Path) -> None:
@@ -228,7 +247,20 @@ class TestDiskBuffer:
         line = next(x for x in text.splitlines()
                     if x.startswith("logferry_buffer_events{") and f'component_id="buf-{d.name}"' in x)
         assert line.endswith(" 70.0")
-        assert run.buffer.stats().bytes > 0
+        on_disk = sum(p.stat().st_size for p in d.glob("*.seg"))
+        assert run.buffer.stats().bytes == on_disk > 0
+        assert metric("logferry_buffer_byte_size", d) == on_disk
+
+
+def _segment_messages(directory: Path, segment_id: int) -> list[int]:
+    """Event numbers held by one (plain) segment, read straight from the file."""
+    path = segment_path(directory, segment_id)
+    reader = SegmentReader(directory, None)
+    try:
+        items, _ = reader.read(segment_id, None, open_header(path, segment_id).size, path.stat().st_size)
+    finally:
+        reader.close()
+    return [int(e["message"].split()[1]) for item in items for e in item.events or []]
 
 
 async def _send_many(run: BufferRun, batches: int, per: int, pad: str = "") -> None:
