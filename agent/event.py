@@ -67,31 +67,28 @@ class LineOrigin:
             self._lengths = None
         return self._offsets
 
-    def runs(self, size: int) -> Iterator[tuple[int, int, LineOrigin, int]]:
-        """Consecutive runs of at most ``size`` lines: (first, last, their origin, start of line ``last``).
+    def runs(self, size: int, end: int) -> Iterator[tuple[int, int, LineOrigin, int]]:
+        """Consecutive runs of at most ``size`` lines: (first, last, their origin, where line ``last - 1`` ends).
 
         Unsummed lengths stay unsummed: each run gets its slice and its first
         line's offset, so splitting a chunk into batches sums nothing per line.
-        The start of line ``last`` is where the run's last line ends; -1 for
-        the final run (the caller knows where its lines end).
+        A run ends where the next line starts; the final run ends at ``end``
+        (the caller knows where its lines end). A single run is this origin.
         """
-        n = len(self._lengths if self._offsets is None else self._offsets)
-        lengths = self._lengths
+        offsets = self._offsets
+        lengths = self._lengths or []  # set whenever offsets are not
+        n = len(lengths if offsets is None else offsets)
+        if 0 < n <= size:
+            yield 0, n, self, end
+            return
         base = self._base
         for first in range(0, n, size):
             last = min(n, first + size)
-            if lengths is None:
-                offsets = self.offsets
-                whole = first == 0 and last == n
-                yield first, last, LineOrigin(self.id_prefix, offsets if whole else offsets[first:last]), (
-                    offsets[last] if last < n else -1)
+            if offsets is not None:
+                yield first, last, LineOrigin(self.id_prefix, offsets[first:last]), offsets[last] if last < n else end
                 continue
-            if last == n:
-                yield first, last, LineOrigin(self.id_prefix, lengths=lengths[first:] if first else lengths,
-                                              base=base), -1
-                return
             part = lengths[first:last]
-            nxt = base + sum(part) + len(part)  # each line's bytes and its newline
+            nxt = base + sum(part) + len(part) if last < n else end  # each line's bytes and its newline
             yield first, last, LineOrigin(self.id_prefix, lengths=part, base=base), nxt
             base = nxt
 

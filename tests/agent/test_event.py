@@ -73,6 +73,15 @@ class TestUnmatchedTags:
         assert not b.materialized
         assert [e.get("tags") for e in b.events][1] == ["src", "_nope"]
 
+    def test_a_copy_settles_them_on_its_own(self) -> None:
+        """Tags owed by a copy and settled there (then laid over) do not reach the original's line tags."""
+        b = self.laid()
+        c = b.copy()
+        c.set_line_fields([None, None, {"k": 3}], unmatched_tags=["_copy"])
+        assert c.line_tags == {0: ["t0", "_copy"], 1: ["_nope", "_copy"], 2: [TAG_TRUNCATED, "_nope"]}
+        assert b.line_tags == {0: ["t0"], 1: ["_nope"], 2: [TAG_TRUNCATED, "_nope"]}
+        assert [e.get("k") for e in b.events] == [1, None, None]
+
     def test_they_follow_the_fields_laid_with_them_not_later_ones(self) -> None:
         """A later step that lays fields over an unmatched line does not take the earlier step's tag away."""
         b = self.laid()
@@ -124,15 +133,17 @@ class TestLineOrigin:
     @pytest.mark.parametrize("summed", [False, True])
     @pytest.mark.parametrize("size", [1, 2, 3, 7])
     def test_runs_split_the_offsets_without_summing_them(self, summed: bool, size: int) -> None:
-        """Each run carries exactly its lines' offsets and the start of the line after it, from lengths or offsets."""
+        """Each run carries exactly its lines' offsets and where it ends (the next line's start, or the given end)."""
         lengths = [3, 0, 5, 1, 0, 2, 4]
         whole = LineOrigin("p-", lengths=lengths, base=10)
         expected = whole.offsets
         origin = LineOrigin("p-", list(expected)) if summed else LineOrigin("p-", lengths=lengths, base=10)
-        runs = list(origin.runs(size))
+        runs = list(origin.runs(size, 99))
         assert [(first, last) for first, last, _, _ in runs] == [
             (i, min(len(lengths), i + size)) for i in range(0, len(lengths), size)]
-        for first, last, part, next_start in runs:
+        if not summed:  # splitting summed nothing: every run still holds lengths, not offsets
+            assert origin._offsets is None and all(part._offsets is None for _, _, part, _ in runs)
+        for first, last, part, run_end in runs:
             assert part.id_prefix == "p-"
             assert part.offsets == expected[first:last]
-            assert next_start == (expected[last] if last < len(lengths) else -1)
+            assert run_end == (expected[last] if last < len(lengths) else 99)

@@ -208,8 +208,7 @@ class FileSource(Source):
         tags = framed.tags
         metrics = self._ctx.metrics
         prefix = stream.event_id_prefix(reader.head)
-        for first, last, origin, next_start in framed.origin(prefix).runs(MAX_BATCH_LINES):
-            end = next_start if last < n else framed.end
+        for first, last, origin, end in framed.origin(prefix).runs(MAX_BATCH_LINES, framed.end):
             if first == 0 and last == n:
                 part_lines, part_tags = lines, tags
             else:
