@@ -1,10 +1,12 @@
 """Bytes -> lines, per read chunk: pure code, no I/O.
 
 ``LineFramer`` turns the chunks of one file into complete lines with the byte
-offset of each line's start. The common case (an ASCII chunk, no line over
+offset of each line's start. The common case (valid UTF-8, no line over
 ``max_line_bytes``, no ``\\r`` to collapse) costs one ``rfind``, one
-``decode``, one ``split`` and an ``accumulate`` per chunk, with no Python
-call per line. Only chunks with special lines take the slow path:
+``decode``, one ``split`` and one ``map(len)`` per chunk, with no Python
+call per line (non-ASCII lines are re-measured in bytes; the offsets are
+summed only if something asks). Only chunks with special lines take the
+slow path:
 
 * a line longer than ``max_line_bytes`` is cut at that size (on a UTF-8
   character boundary) and tagged ``_line_truncated``; the rest of it is
@@ -127,7 +129,7 @@ class LineFramer:
             self._hold(data)
             return Framed([], [], {}, self._rest_start)
         if not self._overflow and not self.collapse and self._rest.isascii():
-            fast = self._frame_ascii(data, cut, start)
+            fast = self._frame_text(data, cut, start)
             if fast is not None:
                 return fast
         lines: list[str] = []
@@ -146,27 +148,24 @@ class LineFramer:
         self._restart_after(data, cut, start)
         return Framed(lines, offsets, tags, self._rest_start)
 
-    def _frame_ascii(self, data: bytes, cut: int, start: int) -> Framed | None:
-        """An ASCII chunk (held line ASCII too) framed without copying it first; ``None``: not ASCII, or a long line.
+    def _frame_text(self, data: bytes, cut: int, start: int) -> Framed | None:
+        """A chunk of valid UTF-8 (held line ASCII) framed with one decode; ``None``: invalid UTF-8, or a long line.
 
-        The whole chunk is decoded and split at once; the text after its last
-        newline is held again as bytes, and the held start of a line is
-        joined to the first line only. Decoding as UTF-8 and asking the text
-        whether it is ASCII (a flag) passes over the bytes once, not twice.
+        The chunk is decoded up to its last newline without copying it first
+        and split at once; what follows is held again as bytes, and the held
+        start of a line is joined to the first line only. The text's ASCII
+        flag says whether character and byte lengths can differ.
         """
         rest = self._rest
         try:
-            text = data.decode("utf-8")
+            text = str(memoryview(data)[:cut], "utf-8")
         except UnicodeDecodeError:
             return None
-        if not text.isascii():
-            return None
         lines = text.split("\n")
-        lines.pop()  # after the last newline: held below
         if rest:
             lines[0] = rest.decode("ascii") + lines[0]
-        lengths = list(map(len, lines))
-        if len(data) + len(rest) > self.max_line_bytes and max(lengths) > self.max_line_bytes:
+        lengths = list(map(len, lines)) if text.isascii() else byte_lengths(rest + data[:cut], lines)
+        if cut + len(rest) > self.max_line_bytes and max(lengths) > self.max_line_bytes:
             return None
         base = self._rest_start
         self._restart_after(data, cut, start)
