@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from logferry.agent.acks import OrderedAcks
 from logferry.agent.sources.file.fingerprint import FingerprintPolicy
-from logferry.agent.sources.file.framing import LineFramer
 
 if TYPE_CHECKING:
     from logferry.agent.sources.file.checkpoint import CheckpointStore
+    from logferry.agent.sources.file.framing import LineFramer
     from logferry.agent.sources.file.multiline import MultilineAggregator
 
 
@@ -89,7 +89,7 @@ class FileReader:
         self.eof_at: float | None = None  # loop time the reader last found nothing to read
         self.eof_wakes = 0             # the source's notification count at that time
         self.stream: Stream | None = None
-        self.framer = LineFramer()
+        self.framer: LineFramer  # set by Tracker.open once the start offset is known
         self.multiline: MultilineAggregator | None = None
         self.head = b""
         if gz:
