@@ -38,8 +38,7 @@ class ConsoleOutput(Output):
         writer = WriteBehind(write_round, name=f"console-output-{ctx.component_id}")
         try:
             async for batch in ctx.inbox:
-                data = self.encoder.encode(batch)
-                await writer.submit([(target, data)], on_written(ctx, batch, len(data)))
+                await writer.submit([(target, self.encoder.encode(batch))], on_written(ctx, batch))
             await writer.drain()
         finally:
             await writer.close()

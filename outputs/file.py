@@ -124,7 +124,7 @@ class FileOutput(Output):
                 else:
                     writes = [(p, self.encoder.encode_events(evs)) for p, evs in groups.items()]
                 # Written behind on the writer thread; only the count and the ack wait, not the events.
-                await writer.submit(writes, on_written(ctx, batch, sum(len(d) for _, d in writes)))
+                await writer.submit(writes, on_written(ctx, batch))
             await writer.drain()
         finally:
             await writer.close(self._close_all)

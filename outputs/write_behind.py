@@ -12,7 +12,7 @@ Here the output hands over encoded bytes and moves on; the batch's objects
 are freed at once. One thread writes in submission order and takes
 everything queued since its last round in one go (one write per file per
 round), so GIL waits no longer scale with the number of batches. A batch's
-``done`` callback runs on the loop only after its round's write (and flush,
+``done`` callback runs on the loop (given the bytes written) only after its round's write (and flush,
 and fsync if configured) has returned: acknowledgements stay honest. At
 most ``max_bytes`` are queued; ``submit`` waits for room.
 """
@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 
 Writes = list[tuple[str, bytes]]
 WriteRound = Callable[[Writes], None]
+Done = Callable[[int], None]  # called with the number of bytes written
 
 
-def on_written(ctx: OutputContext, batch: Batch, nbytes: int) -> Callable[[], None]:
+def on_written(ctx: OutputContext, batch: Batch) -> Done:
     """The ``done`` callback for ``batch``: count it sent and settle its ack (holds the token, not the events)."""
-    return functools.partial(_settle_written, ctx, batch.ack, len(batch), nbytes)
+    return functools.partial(_settle_written, ctx, batch.ack, len(batch))
 
 
 def _settle_written(ctx: OutputContext, ack: AckToken | None, events: int, nbytes: int) -> None:
@@ -51,7 +52,7 @@ def _settle_written(ctx: OutputContext, ack: AckToken | None, events: int, nbyte
 class _Item:
     __slots__ = ("done", "nbytes", "writes")
 
-    def __init__(self, writes: Writes, done: Callable[[], None]) -> None:
+    def __init__(self, writes: Writes, done: Done) -> None:
         self.writes = writes
         self.done = done
         self.nbytes = sum(len(d) for _, d in writes)
@@ -74,8 +75,8 @@ class WriteBehind:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    async def submit(self, writes: Writes, done: Callable[[], None]) -> None:
-        """Queue ``writes``; ``done`` runs on the loop once they are written. Raises a failed round's error."""
+    async def submit(self, writes: Writes, done: Done) -> None:
+        """Queue ``writes``; ``done(nbytes)`` runs on the loop once they are written. Raises a failed round's error."""
         item = _Item(writes, done)
         while self._error is None and self._in_flight and self._queued_bytes + item.nbytes > self._max_bytes:
             self._room.clear()
@@ -135,7 +136,7 @@ class WriteBehind:
             self._queued_bytes -= item.nbytes
             self._in_flight -= 1
             if self._error is None:
-                item.done()
+                item.done(item.nbytes)
         self._room.set()
         if not self._in_flight:
             self._idle.set()

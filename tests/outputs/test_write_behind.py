@@ -13,7 +13,7 @@ from logferry.outputs.write_behind import WriteBehind
 
 class TestWriteBehind:
     async def test_writes_land_in_order_and_done_follows_the_write(self, tmp_path: Path) -> None:
-        """Every submitted write reaches the file in order; each `done` runs only once its bytes are there."""
+        """Every submitted write reaches the file in order; each `done` runs only once its bytes are there, given their count."""
         out = tmp_path / "out.log"
         rounds: list[int] = []
 
@@ -24,15 +24,21 @@ class TestWriteBehind:
 
         # At each `done`, the lines written so far (a prefix of 0..199, by order) reach past line i.
         seen_at_done: list[bool] = []
+        nbytes_at_done: list[int] = []
+
+        def done(nbytes: int, i: int) -> None:
+            seen_at_done.append(out.read_text().split()[i:i + 1] == [str(i)])
+            nbytes_at_done.append(nbytes)
+
         writer = WriteBehind(write_round)
         for i in range(200):
-            await writer.submit([(str(out), f"{i}\n".encode())],
-                                lambda i=i: seen_at_done.append(out.read_text().split()[i:i + 1] == [str(i)]))
+            await writer.submit([(str(out), f"{i}\n".encode()), (str(out), b"")], lambda n, i=i: done(n, i))
         await writer.drain()
         await writer.close()
         assert out.read_text().split() == [str(i) for i in range(200)]
         assert seen_at_done == [True] * 200
-        assert sum(rounds) == 200
+        assert nbytes_at_done == [len(f"{i}\n") for i in range(200)]
+        assert sum(rounds) == 400
 
     async def test_queued_writes_share_one_round(self, tmp_path: Path) -> None:
         """Writes queued while a round is running are written together in the next round."""
@@ -44,10 +50,10 @@ class TestWriteBehind:
             rounds.append(len(writes))
 
         writer = WriteBehind(write_round)
-        await writer.submit([("x", b"a")], lambda: None)
+        await writer.submit([("x", b"a")], lambda _n: None)
         await asyncio.sleep(0.05)  # the first round is now blocked in the gate; the next four queue up
         for _ in range(4):
-            await writer.submit([("x", b"a")], lambda: None)
+            await writer.submit([("x", b"a")], lambda _n: None)
         gate.set()
         await writer.drain()
         await writer.close()
@@ -61,8 +67,8 @@ class TestWriteBehind:
             gate.wait(5)
 
         writer = WriteBehind(write_round, max_bytes=10)
-        await writer.submit([("x", b"0123456789")], lambda: None)
-        second = asyncio.ensure_future(writer.submit([("x", b"more")], lambda: None))
+        await writer.submit([("x", b"0123456789")], lambda _n: None)
+        second = asyncio.ensure_future(writer.submit([("x", b"more")], lambda _n: None))
         await asyncio.sleep(0.05)
         assert not second.done()
         gate.set()
@@ -78,10 +84,10 @@ class TestWriteBehind:
 
         done: list[int] = []
         writer = WriteBehind(write_round)
-        await writer.submit([("x", b"a")], lambda: done.append(1))
+        await writer.submit([("x", b"a")], lambda _n: done.append(1))
         with pytest.raises(IsADirectoryError):
             await writer.drain()
         with pytest.raises(IsADirectoryError):
-            await writer.submit([("x", b"b")], lambda: done.append(2))
+            await writer.submit([("x", b"b")], lambda _n: done.append(2))
         await writer.close()
         assert done == []
