@@ -64,6 +64,11 @@ class Channel:
                                  self._open_senders, self.dropped_events, self._bytes)
 
     @property
+    def queued_batches(self) -> int:
+        """Batches waiting in the channel (cheaper than ``statistics()`` for a per-batch check)."""
+        return len(self._items)
+
+    @property
     def closed(self) -> bool:
         return self._open_senders <= 0
 

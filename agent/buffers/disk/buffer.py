@@ -187,7 +187,7 @@ class DiskBuffer:
                     self._upstream_ended = True
                     break
                 group = [batch]
-                while self.inbox.statistics().batches and len(group) < GROUP_BATCHES:
+                while self.inbox.queued_batches and len(group) < GROUP_BATCHES:
                     more = await self.inbox.recv()
                     if more is None:
                         break
