@@ -206,6 +206,7 @@ class Batch:
         but without a dict entry per line unless something reads them).
         """
         assert self._events is None and self._lines is not None, "not a columnar batch"
+        assert fields is not None or unmatched_tags is None, "unmatched_tags need the fields they refer to"
         self._settle_unmatched()
         owed: dict[int, list[str]] | None = None
         if fields is not None:

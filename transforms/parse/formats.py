@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from itertools import compress
+from itertools import compress, repeat
 from typing import Annotated, Any
 
 import msgspec
@@ -176,7 +176,7 @@ def auto(ctx: FormatContext) -> Parser:
 
     def lay(lines: list[str]) -> tuple[list[dict[str, Any] | None], list[int], dict[int, list[str]]]:
         fields, no_time, tags = py_lay(lines)
-        for i in compress(range(len(fields)), map(operator.not_, fields)):
+        for i in compress(range(len(fields)), map(operator.is_, fields, repeat(None))):
             line = lines[i]
             own: dict[str, Any] = {}
             for p in rest.get(line[:1], rest_other):

@@ -136,7 +136,7 @@ def python_logging(ctx: FormatContext) -> Parser:
                 append(None)
         return out, no_time, {}  # these layouts give no tags
 
-    slow_into = ctx.as_into(parse)
+    slow_into = ctx.as_into(parse)  # before `parse.into` is set: as_into would hand back `into` itself
     parse.into = into  # type: ignore[attr-defined]
     parse.lay = lay  # type: ignore[attr-defined]
     # Every dict lay gives holds a message and only these keys (unless `message` itself is renamed).
